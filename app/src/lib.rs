@@ -1,0 +1,1 @@
+//! Leptos components and pages, shared by SSR and the browser.

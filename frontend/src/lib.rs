@@ -1,0 +1,1 @@
+//! The hydrate entry compiled to wasm32-unknown-unknown.

@@ -1,0 +1,236 @@
+//! The typed protocol between the pool (outside) and the agent (inside every sandbox container).
+//!
+//! Frames travel over the container's attached stdio: the pool writes [`Request`]s to the
+//! agent's stdin, the agent writes [`Event`]s to its stdout. Each frame is a little-endian
+//! `u32` length followed by that many bytes of `postcard`-encoded payload. Both sides are
+//! built from this one file, so the encoding needs no versioning beyond [`PROTOCOL_VERSION`].
+
+use serde::{Deserialize, Serialize};
+use std::io::{self, Read, Write};
+
+/// Bumped whenever a type below changes shape; the agent announces it in [`Event::Ready`].
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Upper bound on one frame, so a corrupt length cannot make either side allocate wildly.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024 * 1024;
+
+/// A message from the pool to the agent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Request {
+    /// Start a program; only valid when the agent is idle.
+    Run(RunSpec),
+    /// Bytes for the running program's stdin.
+    Stdin(#[serde(with = "serde_bytes")] Vec<u8>),
+    /// Close the running program's stdin (EOF).
+    CloseStdin,
+    /// Kill the running program; its verdict becomes `Killed`.
+    Kill,
+    /// Change the terminal size of a tty run.
+    Resize { cols: u16, rows: u16 },
+    /// Wipe every trace of the previous run, then answer [`Event::Ready`].
+    Reset,
+    /// Liveness check, answered by [`Event::Pong`].
+    Ping,
+}
+
+/// One file of the user's program, written below the workspace directory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceFile {
+    /// Relative path inside the workspace (no `..`, not absolute).
+    pub name: String,
+    #[serde(with = "serde_bytes")]
+    pub content: Vec<u8>,
+}
+
+/// Everything the agent needs to run one program.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSpec {
+    pub files: Vec<SourceFile>,
+    /// argv of the compile step; empty means none.
+    pub compile: Vec<String>,
+    /// argv of the run step.
+    pub run: Vec<String>,
+    /// Extra environment for both steps.
+    pub env: Vec<(String, String)>,
+    /// Bytes fed to stdin before any streamed [`Request::Stdin`].
+    #[serde(with = "serde_bytes")]
+    pub stdin: Vec<u8>,
+    /// Close stdin right after `stdin` was written (batch runs).
+    pub close_stdin: bool,
+    /// Run the program on a pseudo-terminal instead of pipes.
+    pub tty: Option<TtySize>,
+    pub limits: RunLimits,
+}
+
+/// Terminal size for tty runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TtySize {
+    pub cols: u16,
+    pub rows: u16,
+}
+
+/// Limits the agent enforces itself (memory is the container's cgroup limit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunLimits {
+    pub wall_ms: u64,
+    pub cpu_ms: u64,
+    pub output_bytes: u64,
+    pub compile_wall_ms: u64,
+    /// Largest file a program may write (RLIMIT_FSIZE).
+    pub file_size_bytes: u64,
+    /// Processes the sandbox uid may have at once (RLIMIT_NPROC).
+    pub processes: u64,
+    /// Open files per process (RLIMIT_NOFILE).
+    pub open_files: u64,
+}
+
+/// How a run (or a compile step) ended, in words a user understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Verdict {
+    /// Exited with status 0.
+    Ok,
+    /// Non-zero exit status or killed by a signal of its own doing.
+    RuntimeError,
+    /// The compile step failed; the program did not run.
+    CompileError,
+    /// Wall-clock limit reached.
+    TimeLimit,
+    /// CPU-time limit reached.
+    CpuLimit,
+    /// Killed by the kernel's OOM killer inside the container's memory cgroup.
+    MemoryLimit,
+    /// Wrote more than the output limit.
+    OutputLimit,
+    /// Stopped on the user's request.
+    Killed,
+    /// The sandbox failed; not the program's fault.
+    InternalError,
+}
+
+impl Verdict {
+    /// The snake_case name used in APIs and metrics labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Ok => "ok",
+            Verdict::RuntimeError => "runtime_error",
+            Verdict::CompileError => "compile_error",
+            Verdict::TimeLimit => "time_limit",
+            Verdict::CpuLimit => "cpu_limit",
+            Verdict::MemoryLimit => "memory_limit",
+            Verdict::OutputLimit => "output_limit",
+            Verdict::Killed => "killed",
+            Verdict::InternalError => "internal_error",
+        }
+    }
+
+    /// Every verdict, for metrics that want all label values present.
+    pub const ALL: [Verdict; 9] = [
+        Verdict::Ok,
+        Verdict::RuntimeError,
+        Verdict::CompileError,
+        Verdict::TimeLimit,
+        Verdict::CpuLimit,
+        Verdict::MemoryLimit,
+        Verdict::OutputLimit,
+        Verdict::Killed,
+        Verdict::InternalError,
+    ];
+}
+
+/// Resource use and outcome of one process tree (the compile step or the run).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExitReport {
+    pub verdict: Verdict,
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    pub wall_ms: u64,
+    pub cpu_ms: u64,
+    pub memory_kb: u64,
+    /// Output was cut at the output limit.
+    pub truncated: bool,
+}
+
+/// The compile step's outcome with its (capped) output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompileReport {
+    pub exit: ExitReport,
+    #[serde(with = "serde_bytes")]
+    pub stdout: Vec<u8>,
+    #[serde(with = "serde_bytes")]
+    pub stderr: Vec<u8>,
+}
+
+/// A message from the agent to the pool.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Event {
+    /// The sandbox is clean and idle.
+    Ready { protocol: u32, sandbox_uid: u32 },
+    /// The compile step finished.
+    Compiled(CompileReport),
+    /// The program was started.
+    Started,
+    /// A chunk of the program's stdout (or of the terminal, for tty runs).
+    Stdout(#[serde(with = "serde_bytes")] Vec<u8>),
+    /// A chunk of the program's stderr.
+    Stderr(#[serde(with = "serde_bytes")] Vec<u8>),
+    /// The run is over; no more output follows.
+    Exit(ExitReport),
+    /// Answer to [`Request::Ping`].
+    Pong,
+    /// The agent could not do what was asked (bad request, failed reset).
+    Error { message: String, fatal: bool },
+}
+
+/// Encodes one frame (length prefix + payload) into a fresh buffer.
+pub fn encode_frame<T: Serialize>(msg: &T) -> Vec<u8> {
+    let payload = postcard::to_stdvec(msg).expect("protocol types always serialize");
+    let mut out = Vec::with_capacity(4 + payload.len());
+    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    out.extend_from_slice(&payload);
+    out
+}
+
+/// Decodes one frame's payload (without the length prefix).
+pub fn decode_payload<'a, T: Deserialize<'a>>(payload: &'a [u8]) -> Result<T, postcard::Error> {
+    postcard::from_bytes(payload)
+}
+
+/// Writes one frame and flushes, so the peer sees it at once.
+pub fn write_frame<W: Write, T: Serialize>(w: &mut W, msg: &T) -> io::Result<()> {
+    w.write_all(&encode_frame(msg))?;
+    w.flush()
+}
+
+/// Reads one frame; `Ok(None)` on a clean end of stream between frames.
+pub fn read_frame<R: Read, T: for<'a> Deserialize<'a>>(r: &mut R) -> io::Result<Option<T>> {
+    let mut len = [0u8; 4];
+    match r.read_exact(&mut len) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let len = u32::from_le_bytes(len) as usize;
+    if len > MAX_FRAME_BYTES {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, "frame too large"));
+    }
+    let mut buf = vec![0u8; len];
+    r.read_exact(&mut buf)?;
+    decode_payload(&buf)
+        .map(Some)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_round_trip() {
+        let ev = Event::Stdout(b"hi\n".to_vec());
+        let bytes = encode_frame(&ev);
+        let back: Event = read_frame(&mut &bytes[..]).unwrap().unwrap();
+        assert_eq!(back, ev);
+        let empty: Option<Event> = read_frame(&mut &[][..]).unwrap();
+        assert!(empty.is_none());
+    }
+}

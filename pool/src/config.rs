@@ -1,0 +1,97 @@
+//! Engine-wide settings: the container runtime, budgets, sandbox sizes, limit maxima.
+
+use crate::catalog::Limits;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// The OCI runtime containers run under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Runtime {
+    /// Docker's default runc.
+    #[default]
+    Runc,
+    /// gVisor's runsc (must be registered in Docker's daemon.json).
+    Runsc,
+}
+
+impl Runtime {
+    /// The runtime's name as Docker knows it.
+    pub fn docker_name(self) -> &'static str {
+        match self {
+            Runtime::Runc => "runc",
+            Runtime::Runsc => "runsc",
+        }
+    }
+}
+
+/// Settings of the execution engine.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EngineConfig {
+    /// Names this engine's containers (label `io.warmrun.instance`); a start removes the
+    /// containers a previous process of the same instance left.
+    pub instance: String,
+    /// Path of the static agent binary on the Docker host, bind-mounted read-only.
+    pub agent_path: PathBuf,
+    pub runtime: Runtime,
+    /// Containers across all languages at most.
+    pub max_containers: usize,
+    /// Uses before a container is replaced (1 = single-use).
+    pub max_uses: u32,
+    /// How long a lease may wait in the queue.
+    pub lease_timeout_ms: u64,
+    /// How long creating a container (until its agent is ready) may take.
+    pub create_timeout_ms: u64,
+    /// How long a reset may take before the container is destroyed.
+    pub reset_timeout_ms: u64,
+    /// Waiting leases per language at most; more are refused.
+    pub queue_capacity: usize,
+    /// Containers being created at once at most, across languages.
+    pub max_concurrent_creates: usize,
+    /// CPUs per container (fractions allowed).
+    pub cpus: f64,
+    pub pids_limit: i64,
+    /// Processes the sandbox uid may have (RLIMIT_NPROC), below `pids_limit`.
+    pub processes: u64,
+    pub open_files: u64,
+    pub workspace_mb: u64,
+    pub tmp_mb: u64,
+    pub shm_mb: u64,
+    /// Largest file a program may write.
+    pub file_size_mb: u64,
+    /// The most a client may ask for, per field.
+    pub max_limits: Limits,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            instance: "default".into(),
+            agent_path: PathBuf::from("/var/cache/warmrun-build/agent/warmrun-agent"),
+            runtime: Runtime::Runc,
+            max_containers: 24,
+            max_uses: 100,
+            lease_timeout_ms: 30_000,
+            create_timeout_ms: 30_000,
+            reset_timeout_ms: 5_000,
+            queue_capacity: 64,
+            max_concurrent_creates: 4,
+            cpus: 1.0,
+            pids_limit: 128,
+            processes: 96,
+            open_files: 256,
+            workspace_mb: 64,
+            tmp_mb: 64,
+            shm_mb: 16,
+            file_size_mb: 32,
+            max_limits: Limits {
+                wall_ms: 60_000,
+                cpu_ms: 30_000,
+                memory_mb: 1024,
+                output_kb: 4096,
+                compile_wall_ms: 60_000,
+            },
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! A leased container: exclusive use for one run, then a reset and the way back to the pool
+//! (or destruction when the reset fails or the container reached its maximum uses).
+
+use crate::container::Container;
+use crate::engine::Inner;
+use crate::pool::LanguagePool;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tracing::warn;
+
+/// How a lease was obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaseKind {
+    /// An idle container was ready at once.
+    Warm,
+    /// The lease waited for a container to be created.
+    Cold,
+    /// The lease waited for another run's container to be reset.
+    Queued,
+}
+
+impl LeaseKind {
+    /// The label value used in metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeaseKind::Warm => "warm",
+            LeaseKind::Cold => "cold",
+            LeaseKind::Queued => "queued",
+        }
+    }
+}
+
+/// Exclusive use of one container; dropping it resets the container in the background.
+pub struct Lease {
+    obj: Option<deadpool::unmanaged::Object<Container>>,
+    pool: Arc<LanguagePool>,
+    inner: Arc<Inner>,
+    /// How the lease was obtained.
+    pub kind: LeaseKind,
+    /// How long obtaining it took.
+    pub waited: Duration,
+}
+
+impl Lease {
+    pub(crate) fn new(
+        obj: deadpool::unmanaged::Object<Container>,
+        pool: Arc<LanguagePool>,
+        inner: Arc<Inner>,
+        kind: LeaseKind,
+        waited: Duration,
+    ) -> Lease {
+        Lease {
+            obj: Some(obj),
+            pool,
+            inner,
+            kind,
+            waited,
+        }
+    }
+
+    /// The leased container.
+    pub fn container(&mut self) -> &mut Container {
+        self.obj.as_mut().expect("lease holds its container until released")
+    }
+
+    /// Resets the container and returns it to the pool, or destroys it when the reset
+    /// fails or it has served its maximum number of runs.
+    pub async fn release(mut self) {
+        if let Some(obj) = self.obj.take() {
+            recycle(self.inner.clone(), self.pool.clone(), obj).await;
+        }
+    }
+
+    /// Destroys the container instead of returning it (it misbehaved).
+    pub async fn discard(mut self, reason: &str) {
+        if let Some(obj) = self.obj.take() {
+            let c = deadpool::unmanaged::Object::take(obj);
+            self.inner.discard(&self.pool, c, reason).await;
+        }
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if let Some(obj) = self.obj.take() {
+            let (inner, pool) = (self.inner.clone(), self.pool.clone());
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                rt.spawn(recycle(inner, pool, obj));
+            }
+        }
+    }
+}
+
+async fn recycle(
+    inner: Arc<Inner>,
+    pool: Arc<LanguagePool>,
+    mut obj: deadpool::unmanaged::Object<Container>,
+) {
+    let lang = pool.language.id.as_str();
+    obj.uses += 1;
+    pool.resetting.fetch_add(1, Ordering::SeqCst);
+    let started = Instant::now();
+    let timeout = Duration::from_millis(inner.config.reset_timeout_ms);
+    let result = obj.reset(timeout).await;
+    pool.resetting.fetch_sub(1, Ordering::SeqCst);
+    inner
+        .metrics
+        .reset_seconds
+        .with_label_values(&[lang])
+        .observe(started.elapsed().as_secs_f64());
+    match result {
+        Ok(()) if obj.uses < inner.config.max_uses => drop(obj),
+        Ok(()) => {
+            let c = deadpool::unmanaged::Object::take(obj);
+            inner.discard(&pool, c, "max_uses").await;
+        }
+        Err(e) => {
+            warn!(language = lang, "reset failed, destroying the container: {e}");
+            inner.metrics.reset_failures.with_label_values(&[lang]).inc();
+            let c = deadpool::unmanaged::Object::take(obj);
+            inner.discard(&pool, c, "reset_failed").await;
+        }
+    }
+    pool.refill.notify_one();
+}

@@ -1,0 +1,157 @@
+//! Prometheus metrics of the execution core (names documented in the README).
+
+use prometheus::{
+    exponential_buckets, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
+};
+
+/// The execution core's metrics, registered once in the server's registry.
+#[derive(Clone)]
+pub struct PoolMetrics {
+    /// Containers by language and state (idle, leased, starting, resetting).
+    pub containers: IntGaugeVec,
+    /// Leases waiting in the queue, by language.
+    pub queue_depth: IntGaugeVec,
+    /// Containers created, by language.
+    pub created: IntCounterVec,
+    /// Containers destroyed, by language and reason.
+    pub destroyed: IntCounterVec,
+    /// Container creations that failed, by language.
+    pub create_failures: IntCounterVec,
+    /// Resets that failed (the container was destroyed), by language.
+    pub reset_failures: IntCounterVec,
+    /// Leases refused because the queue was full, by language.
+    pub queue_rejections: IntCounterVec,
+    /// Leases granted, by language and kind (warm: an idle container was there; cold: had to
+    /// wait for a new one; queued: waited for one to be returned).
+    pub leases: IntCounterVec,
+    /// Time from asking for a container to holding one, by language and kind.
+    pub lease_seconds: HistogramVec,
+    /// Time to create a container until its agent is ready, by language.
+    pub start_seconds: HistogramVec,
+    /// Time to reset a container, by language.
+    pub reset_seconds: HistogramVec,
+    /// End-to-end run time (lease + compile + run), by language and verdict.
+    pub run_seconds: HistogramVec,
+    /// Compile step time, by language and the compile verdict.
+    pub compile_seconds: HistogramVec,
+    /// Program run time (wall, as measured by the agent), by language and verdict.
+    pub exec_seconds: HistogramVec,
+    /// Finished runs, by language and verdict.
+    pub runs: IntCounterVec,
+}
+
+fn latency_buckets() -> Vec<f64> {
+    // 1 ms … ~65 s.
+    exponential_buckets(0.001, 2.0, 17).expect("static buckets")
+}
+
+impl PoolMetrics {
+    /// Creates the metrics and registers them in `registry`.
+    pub fn new(registry: &Registry) -> prometheus::Result<PoolMetrics> {
+        let gauge = |name: &str, help: &str, labels: &[&str]| {
+            IntGaugeVec::new(Opts::new(name, help), labels)
+        };
+        let counter = |name: &str, help: &str, labels: &[&str]| {
+            IntCounterVec::new(Opts::new(name, help), labels)
+        };
+        let histogram = |name: &str, help: &str, labels: &[&str]| {
+            HistogramVec::new(
+                HistogramOpts::new(name, help).buckets(latency_buckets()),
+                labels,
+            )
+        };
+        let m = PoolMetrics {
+            containers: gauge(
+                "warmrun_pool_containers",
+                "Sandbox containers by language and state",
+                &["language", "state"],
+            )?,
+            queue_depth: gauge(
+                "warmrun_queue_depth",
+                "Leases waiting for a container",
+                &["language"],
+            )?,
+            created: counter(
+                "warmrun_containers_created_total",
+                "Containers created",
+                &["language"],
+            )?,
+            destroyed: counter(
+                "warmrun_containers_destroyed_total",
+                "Containers destroyed",
+                &["language", "reason"],
+            )?,
+            create_failures: counter(
+                "warmrun_container_create_failures_total",
+                "Container creations that failed",
+                &["language"],
+            )?,
+            reset_failures: counter(
+                "warmrun_reset_failures_total",
+                "Resets that failed",
+                &["language"],
+            )?,
+            queue_rejections: counter(
+                "warmrun_queue_rejections_total",
+                "Leases refused because the queue was full",
+                &["language"],
+            )?,
+            leases: counter(
+                "warmrun_leases_total",
+                "Leases granted",
+                &["language", "kind"],
+            )?,
+            lease_seconds: histogram(
+                "warmrun_lease_seconds",
+                "Time to obtain a container",
+                &["language", "kind"],
+            )?,
+            start_seconds: histogram(
+                "warmrun_container_start_seconds",
+                "Time to create a container until its agent is ready",
+                &["language"],
+            )?,
+            reset_seconds: histogram(
+                "warmrun_reset_seconds",
+                "Time to reset a container",
+                &["language"],
+            )?,
+            run_seconds: histogram(
+                "warmrun_run_seconds",
+                "End-to-end run time, lease included",
+                &["language", "verdict"],
+            )?,
+            compile_seconds: histogram(
+                "warmrun_compile_seconds",
+                "Compile step time",
+                &["language", "verdict"],
+            )?,
+            exec_seconds: histogram(
+                "warmrun_exec_seconds",
+                "Program run time inside the sandbox",
+                &["language", "verdict"],
+            )?,
+            runs: counter(
+                "warmrun_runs_total",
+                "Finished runs",
+                &["language", "verdict"],
+            )?,
+        };
+        registry.register(Box::new(m.containers.clone()))?;
+        registry.register(Box::new(m.queue_depth.clone()))?;
+        registry.register(Box::new(m.created.clone()))?;
+        registry.register(Box::new(m.destroyed.clone()))?;
+        registry.register(Box::new(m.create_failures.clone()))?;
+        registry.register(Box::new(m.reset_failures.clone()))?;
+        registry.register(Box::new(m.queue_rejections.clone()))?;
+        registry.register(Box::new(m.leases.clone()))?;
+        registry.register(Box::new(m.lease_seconds.clone()))?;
+        registry.register(Box::new(m.start_seconds.clone()))?;
+        registry.register(Box::new(m.reset_seconds.clone()))?;
+        registry.register(Box::new(m.run_seconds.clone()))?;
+        registry.register(Box::new(m.compile_seconds.clone()))?;
+        registry.register(Box::new(m.exec_seconds.clone()))?;
+        registry.register(Box::new(m.runs.clone()))?;
+        Ok(m)
+    }
+}

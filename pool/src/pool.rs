@@ -1,0 +1,135 @@
+//! One language's warm pool: idle containers in a `deadpool` pool, the FIFO wait queue with
+//! positions, and the counters behind the pool's state metrics.
+
+use crate::catalog::Language;
+use crate::container::Container;
+use crate::error::PoolError;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::{watch, Notify};
+
+/// The containers of one language.
+pub struct LanguagePool {
+    /// The language served.
+    pub language: Arc<Language>,
+    /// Ready containers; a leased one is an `Object` outside, returned on drop.
+    pub(crate) containers: deadpool::unmanaged::Pool<Container>,
+    /// Containers being created.
+    pub(crate) creating: AtomicUsize,
+    /// Containers being reset after a run.
+    pub(crate) resetting: AtomicUsize,
+    /// Waiting leases, oldest first, by ticket.
+    queue: Mutex<VecDeque<u64>>,
+    next_ticket: AtomicU64,
+    /// Bumped whenever the queue changes, so waiters can recompute their position.
+    queue_moved: watch::Sender<u64>,
+    /// Wakes the refill task.
+    pub(crate) refill: Notify,
+    /// Why the language cannot run now (missing image, creation failing), if so.
+    pub(crate) unavailable: Mutex<Option<String>>,
+}
+
+/// A snapshot of a pool for health checks and metrics.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PoolStatus {
+    pub language: String,
+    pub idle: usize,
+    pub leased: usize,
+    pub starting: usize,
+    pub resetting: usize,
+    pub queued: usize,
+    pub min_idle: usize,
+    pub max: usize,
+    pub unavailable: Option<String>,
+}
+
+impl LanguagePool {
+    /// An empty pool for `language`.
+    pub fn new(language: Arc<Language>) -> LanguagePool {
+        LanguagePool {
+            containers: deadpool::unmanaged::Pool::new(language.pool.max),
+            language,
+            creating: AtomicUsize::new(0),
+            resetting: AtomicUsize::new(0),
+            queue: Mutex::new(VecDeque::new()),
+            next_ticket: AtomicU64::new(0),
+            queue_moved: watch::channel(0).0,
+            refill: Notify::new(),
+            unavailable: Mutex::new(None),
+        }
+    }
+
+    /// Counts by state.
+    pub fn status(&self) -> PoolStatus {
+        let st = self.containers.status();
+        let resetting = self.resetting.load(Ordering::Relaxed);
+        PoolStatus {
+            language: self.language.id.to_string(),
+            idle: st.available,
+            leased: st.size.saturating_sub(st.available + resetting),
+            starting: self.creating.load(Ordering::Relaxed),
+            resetting,
+            queued: self.queue_len(),
+            min_idle: self.language.pool.min_idle,
+            max: self.language.pool.max,
+            unavailable: self.unavailable.lock().unwrap().clone(),
+        }
+    }
+
+    /// Leases waiting now.
+    pub fn queue_len(&self) -> usize {
+        self.queue.lock().unwrap().len()
+    }
+
+    /// Joins the queue, unless `capacity` leases already wait.
+    pub(crate) fn enqueue(self: &Arc<Self>, capacity: usize) -> Result<Ticket, PoolError> {
+        let mut q = self.queue.lock().unwrap();
+        if q.len() >= capacity {
+            return Err(PoolError::QueueFull(self.language.id.to_string()));
+        }
+        let id = self.next_ticket.fetch_add(1, Ordering::Relaxed);
+        q.push_back(id);
+        drop(q);
+        self.queue_moved.send_modify(|v| *v += 1);
+        self.refill.notify_one();
+        Ok(Ticket {
+            id,
+            pool: self.clone(),
+        })
+    }
+
+    /// A receiver that changes whenever a queue position may have changed.
+    pub(crate) fn watch_queue(&self) -> watch::Receiver<u64> {
+        self.queue_moved.subscribe()
+    }
+
+    pub(crate) fn set_unavailable(&self, reason: Option<String>) {
+        *self.unavailable.lock().unwrap() = reason;
+    }
+}
+
+/// A place in a language's queue; leaving (drop) moves everyone behind it up.
+pub(crate) struct Ticket {
+    id: u64,
+    pool: Arc<LanguagePool>,
+}
+
+impl Ticket {
+    /// 1 for the head of the queue.
+    pub(crate) fn position(&self) -> usize {
+        let q = self.pool.queue.lock().unwrap();
+        q.iter().position(|t| *t == self.id).map_or(0, |i| i + 1)
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        let mut q = self.pool.queue.lock().unwrap();
+        if let Some(i) = q.iter().position(|t| *t == self.id) {
+            q.remove(i);
+        }
+        drop(q);
+        self.pool.queue_moved.send_modify(|v| *v += 1);
+    }
+}

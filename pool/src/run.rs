@@ -1,0 +1,409 @@
+//! Runs: what a client asks for, the live events it gets back, and the task that drives a
+//! leased container through one run and hands it back for reset.
+
+use crate::catalog::{LanguageId, LimitOverrides, Limits};
+use crate::engine::Engine;
+use crate::error::PoolError;
+use crate::lease::{Lease, LeaseKind};
+use agent::{CompileReport, Event, ExitReport, Request, RunLimits, RunSpec, SourceFile, TtySize};
+use serde::{Deserialize, Serialize};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tracing::{warn, Instrument};
+
+pub use agent::Verdict;
+
+/// Source files a client may send at most, and their total size.
+pub const MAX_FILES: usize = 32;
+/// Total bytes of source code at most.
+pub const MAX_CODE_BYTES: usize = 512 * 1024;
+/// Bytes of stdin given up front at most.
+pub const MAX_STDIN_BYTES: usize = 1024 * 1024;
+
+/// A file of the user's program.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct File {
+    pub name: String,
+    pub content: String,
+}
+
+/// What a client asks to run.
+#[derive(Debug, Clone, Default)]
+pub struct RunRequest {
+    /// Language id or alias.
+    pub language: String,
+    /// The program's files; the first is the main file and takes the language's file name
+    /// when no file already has it.
+    pub files: Vec<File>,
+    /// Input given before the program starts.
+    pub stdin: Vec<u8>,
+    /// Close stdin after `stdin` (batch runs); interactive runs keep it open.
+    pub close_stdin: bool,
+    /// Extra command-line arguments for the program.
+    pub args: Vec<String>,
+    /// Run on a terminal of this size.
+    pub tty: Option<TtySize>,
+    /// Limits the client asks for, within the engine's maxima.
+    pub limits: LimitOverrides,
+}
+
+/// A live event of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunEvent {
+    /// Waiting for a container; 1 is next.
+    Queued { position: usize },
+    /// The compile step finished.
+    Compiled(CompileReport),
+    /// The program started.
+    Started,
+    Stdout(Vec<u8>),
+    Stderr(Vec<u8>),
+    /// The run is over.
+    Exit(RunOutcome),
+}
+
+/// The end of a run with everything measured about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunOutcome {
+    pub exit: ExitReport,
+    /// How the container was obtained.
+    pub lease: LeaseKind,
+    /// Time spent waiting for the container.
+    pub lease_ms: u64,
+    /// From the request to the exit, lease included.
+    pub total_ms: u64,
+}
+
+/// Steering a live run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunControl {
+    Stdin(Vec<u8>),
+    Eof,
+    Kill,
+    Resize(TtySize),
+}
+
+/// The client's end of a live run: events come out, controls go in. Dropping it kills the
+/// run; the container is reset and returned either way.
+pub struct RunHandle {
+    pub events: mpsc::Receiver<RunEvent>,
+    pub controls: mpsc::UnboundedSender<RunControl>,
+}
+
+/// A finished run with its output collected (for request/response APIs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunResult {
+    pub outcome: RunOutcome,
+    pub compile: Option<CompileReport>,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+/// A request checked against the catalog and limits, ready for the agent.
+struct Prepared {
+    language: LanguageId,
+    spec: RunSpec,
+    limits: Limits,
+}
+
+impl Engine {
+    fn prepare(&self, req: RunRequest) -> Result<Prepared, PoolError> {
+        let lang = self.language(&req.language)?;
+        if req.files.is_empty() {
+            return Err(PoolError::InvalidRequest("no code or files given".into()));
+        }
+        if req.files.len() > MAX_FILES {
+            return Err(PoolError::InvalidRequest(format!(
+                "{} files given; at most {MAX_FILES} are allowed",
+                req.files.len()
+            )));
+        }
+        let total: usize = req.files.iter().map(|f| f.content.len()).sum();
+        if total > MAX_CODE_BYTES {
+            return Err(PoolError::InvalidRequest(format!(
+                "code is {total} bytes; at most {MAX_CODE_BYTES} are allowed"
+            )));
+        }
+        if req.stdin.len() > MAX_STDIN_BYTES {
+            return Err(PoolError::InvalidRequest(format!(
+                "stdin is {} bytes; at most {MAX_STDIN_BYTES} are allowed",
+                req.stdin.len()
+            )));
+        }
+        let mut files: Vec<SourceFile> = Vec::with_capacity(req.files.len());
+        for (i, f) in req.files.into_iter().enumerate() {
+            check_file_name(&f.name)?;
+            if files.iter().any(|g| g.name == f.name) {
+                return Err(PoolError::InvalidRequest(format!(
+                    "file name {:?} given twice",
+                    f.name
+                )));
+            }
+            files.push(SourceFile {
+                name: if i == 0 && f.name.is_empty() {
+                    lang.file.clone()
+                } else {
+                    f.name
+                },
+                content: f.content.into_bytes(),
+            });
+        }
+        if !files.iter().any(|f| f.name == lang.file) {
+            files[0].name = lang.file.clone();
+        }
+        let limits = lang
+            .limits
+            .with_overrides(&req.limits, &self.config().max_limits)?;
+        let cfg = self.config();
+        let mut run = lang.run.clone();
+        run.extend(req.args);
+        let spec = RunSpec {
+            files,
+            compile: lang.compile.clone(),
+            run,
+            env: lang
+                .env
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            stdin: req.stdin,
+            close_stdin: req.close_stdin,
+            tty: req.tty,
+            limits: RunLimits {
+                wall_ms: limits.wall_ms,
+                cpu_ms: limits.cpu_ms,
+                output_bytes: limits.output_kb * 1024,
+                compile_wall_ms: limits.compile_wall_ms,
+                file_size_bytes: cfg.file_size_mb * 1024 * 1024,
+                processes: cfg.processes,
+                open_files: cfg.open_files,
+            },
+        };
+        Ok(Prepared {
+            language: lang.id.clone(),
+            spec,
+            limits,
+        })
+    }
+
+    /// Checks the request, then queues for a container and runs in the background; events
+    /// (queue positions first) arrive on the handle. Request errors are returned at once.
+    pub fn start_run(&self, req: RunRequest) -> Result<RunHandle, PoolError> {
+        let prepared = self.prepare(req)?;
+        let (events_tx, events) = mpsc::channel(256);
+        let (controls, controls_rx) = mpsc::unbounded_channel();
+        let engine = self.clone();
+        let span = tracing::info_span!("run", language = %prepared.language);
+        tokio::spawn(
+            async move {
+                let asked = Instant::now();
+                let position_tx = events_tx.clone();
+                let mut on_position = move |position: usize| {
+                    let _ = position_tx.try_send(RunEvent::Queued { position });
+                };
+                match engine.lease(&prepared.language, &mut on_position).await {
+                    Ok(lease) => {
+                        drive(engine, lease, prepared, asked, events_tx, controls_rx).await
+                    }
+                    Err(e) => {
+                        warn!("lease failed: {e}");
+                        let _ = events_tx.send(RunEvent::Exit(failed(asked))).await;
+                    }
+                }
+            }
+            .instrument(span),
+        );
+        Ok(RunHandle { events, controls })
+    }
+
+    /// Leases first and only then returns the handle, so that queue and availability
+    /// errors reach the caller as errors rather than as events.
+    pub async fn lease_and_start(
+        &self,
+        req: RunRequest,
+        on_position: &mut (dyn FnMut(usize) + Send),
+    ) -> Result<RunHandle, PoolError> {
+        let prepared = self.prepare(req)?;
+        let asked = Instant::now();
+        let lease = self.lease(&prepared.language, on_position).await?;
+        let (events_tx, events) = mpsc::channel(256);
+        let (controls, controls_rx) = mpsc::unbounded_channel();
+        let span = tracing::info_span!("run", language = %prepared.language);
+        tokio::spawn(
+            drive(self.clone(), lease, prepared, asked, events_tx, controls_rx).instrument(span),
+        );
+        Ok(RunHandle { events, controls })
+    }
+
+    /// Runs to completion and collects the output (stdin closed after `req.stdin`).
+    pub async fn execute(&self, mut req: RunRequest) -> Result<RunResult, PoolError> {
+        req.close_stdin = true;
+        let mut handle = self.lease_and_start(req, &mut |_| {}).await?;
+        let mut result = RunResult {
+            outcome: failed(Instant::now()),
+            compile: None,
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+        };
+        while let Some(ev) = handle.events.recv().await {
+            match ev {
+                RunEvent::Stdout(b) => result.stdout.extend_from_slice(&b),
+                RunEvent::Stderr(b) => result.stderr.extend_from_slice(&b),
+                RunEvent::Compiled(c) => result.compile = Some(c),
+                RunEvent::Exit(o) => {
+                    result.outcome = o;
+                    break;
+                }
+                RunEvent::Queued { .. } | RunEvent::Started => {}
+            }
+        }
+        Ok(result)
+    }
+}
+
+fn check_file_name(name: &str) -> Result<(), PoolError> {
+    let ok = name.is_empty()
+        || (name.len() <= 255
+            && !name.starts_with('/')
+            && !name.contains('\0')
+            && name.split('/').all(|c| !c.is_empty() && c != "." && c != ".."));
+    if ok {
+        Ok(())
+    } else {
+        Err(PoolError::InvalidRequest(format!(
+            "file name {name:?} must be a relative path inside the workspace"
+        )))
+    }
+}
+
+/// An outcome for a run that never reached a container.
+fn failed(asked: Instant) -> RunOutcome {
+    let total_ms = asked.elapsed().as_millis() as u64;
+    RunOutcome {
+        exit: ExitReport {
+            verdict: Verdict::InternalError,
+            exit_code: None,
+            signal: None,
+            wall_ms: 0,
+            cpu_ms: 0,
+            memory_kb: 0,
+            truncated: false,
+        },
+        lease: LeaseKind::Cold,
+        lease_ms: total_ms,
+        total_ms,
+    }
+}
+
+/// Drives one run on a leased container, forwarding events and controls, then releases the
+/// container (reset) or destroys it if the agent stopped answering.
+async fn drive(
+    engine: Engine,
+    mut lease: Lease,
+    prepared: Prepared,
+    asked: Instant,
+    events: mpsc::Sender<RunEvent>,
+    mut controls: mpsc::UnboundedReceiver<RunControl>,
+) {
+    let lang = prepared.language.as_str().to_string();
+    let m = engine.metrics().clone();
+    let lease_kind = lease.kind;
+    let lease_ms = lease.waited.as_millis() as u64;
+    if let Err(e) = lease.container().set_memory(prepared.limits.memory_mb).await {
+        warn!("setting the memory limit failed: {e}");
+        lease.discard("update_failed").await;
+        let _ = events.send(RunEvent::Exit(failed(asked))).await;
+        return;
+    }
+    let container = lease.container();
+    if container.send(Request::Run(prepared.spec)).is_err() {
+        lease.discard("dead").await;
+        let _ = events
+            .send(RunEvent::Exit(failed(asked)))
+            .await;
+        return;
+    }
+    // The agent enforces the limits; this only catches an agent that stopped answering.
+    let guard = Duration::from_millis(prepared.limits.wall_ms + prepared.limits.compile_wall_ms)
+        + Duration::from_secs(15);
+    let deadline = tokio::time::Instant::now() + guard;
+    let mut client_gone = false;
+    let mut controls_open = true;
+    let exit = loop {
+        let container = lease.container();
+        tokio::select! {
+            ev = container.recv() => {
+                let Some(ev) = ev else { break None };
+                let forward = match ev {
+                    Event::Started => Some(RunEvent::Started),
+                    Event::Stdout(b) => Some(RunEvent::Stdout(b)),
+                    Event::Stderr(b) => Some(RunEvent::Stderr(b)),
+                    Event::Compiled(c) => {
+                        m.compile_seconds
+                            .with_label_values(&[&lang, c.exit.verdict.as_str()])
+                            .observe(c.exit.wall_ms as f64 / 1000.0);
+                        Some(RunEvent::Compiled(c))
+                    }
+                    Event::Exit(report) => break Some(report),
+                    Event::Error { message, .. } => {
+                        warn!("agent: {message}");
+                        None
+                    }
+                    Event::Ready { .. } | Event::Pong => None,
+                };
+                if let Some(f) = forward {
+                    if !client_gone && events.send(f).await.is_err() {
+                        client_gone = true;
+                        let _ = container.send(Request::Kill);
+                    }
+                }
+            }
+            ctl = controls.recv(), if controls_open => {
+                let req = match ctl {
+                    Some(RunControl::Stdin(b)) => Request::Stdin(b),
+                    Some(RunControl::Eof) => Request::CloseStdin,
+                    Some(RunControl::Kill) => Request::Kill,
+                    Some(RunControl::Resize(s)) => Request::Resize { cols: s.cols, rows: s.rows },
+                    None => {
+                        // The client went away: stop the program, keep the container.
+                        controls_open = false;
+                        Request::Kill
+                    }
+                };
+                let _ = container.send(req);
+            }
+            _ = tokio::time::sleep_until(deadline) => break None,
+        }
+    };
+    let total_ms = asked.elapsed().as_millis() as u64;
+    match exit {
+        Some(report) => {
+            let verdict = report.verdict.as_str();
+            m.runs.with_label_values(&[&lang, verdict]).inc();
+            m.run_seconds
+                .with_label_values(&[&lang, verdict])
+                .observe(total_ms as f64 / 1000.0);
+            m.exec_seconds
+                .with_label_values(&[&lang, verdict])
+                .observe(report.wall_ms as f64 / 1000.0);
+            let outcome = RunOutcome {
+                exit: report,
+                lease: lease_kind,
+                lease_ms,
+                total_ms,
+            };
+            let _ = events.send(RunEvent::Exit(outcome)).await;
+            lease.release().await;
+        }
+        None => {
+            warn!("the container stopped answering; destroying it");
+            lease.discard("dead").await;
+            let outcome = failed(asked);
+            m.runs
+                .with_label_values(&[&lang, Verdict::InternalError.as_str()])
+                .inc();
+            let _ = events.send(RunEvent::Exit(outcome)).await;
+        }
+    }
+}

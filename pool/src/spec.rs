@@ -1,0 +1,104 @@
+//! What a sandbox container looks like to Docker: isolation, limits and our labels.
+
+use crate::catalog::Language;
+use crate::config::EngineConfig;
+use bollard::models::{ContainerCreateBody, HostConfig, HostConfigLogConfig, ResourcesUlimits};
+use std::collections::HashMap;
+
+/// Label present on every container this project creates.
+pub const LABEL_MANAGED: &str = "io.warmrun.managed";
+/// Label naming the engine instance that owns the container.
+pub const LABEL_INSTANCE: &str = "io.warmrun.instance";
+/// Label with the owning process's pid, to recognise orphans of dead processes.
+pub const LABEL_PID: &str = "io.warmrun.pid";
+/// Label with the container's language id.
+pub const LABEL_LANGUAGE: &str = "io.warmrun.language";
+
+/// Where the agent binary appears inside the container.
+pub const AGENT_IN_CONTAINER: &str = "/opt/warmrun/agent";
+
+/// Capabilities the agent keeps: switching to the sandbox uid for each step and for the
+/// reset (setgroups/setresuid/setresgid). User code, running as that uid, has none.
+pub const AGENT_CAPABILITIES: [&str; 2] = ["SETUID", "SETGID"];
+
+/// The body of `POST /containers/create` for one sandbox of `lang`.
+pub fn container_body(
+    lang: &Language,
+    config: &EngineConfig,
+    sandbox_uid: u32,
+    memory_mb: u64,
+) -> ContainerCreateBody {
+    let labels = HashMap::from([
+        (LABEL_MANAGED.to_string(), "true".to_string()),
+        (LABEL_INSTANCE.to_string(), config.instance.clone()),
+        (LABEL_PID.to_string(), std::process::id().to_string()),
+        (LABEL_LANGUAGE.to_string(), lang.id.to_string()),
+    ]);
+    let tmpfs = HashMap::from([
+        (
+            "/workspace".to_string(),
+            format!(
+                "rw,exec,nosuid,nodev,size={}m,uid={sandbox_uid},gid={sandbox_uid},mode=0755",
+                config.workspace_mb
+            ),
+        ),
+        (
+            "/tmp".to_string(),
+            format!("rw,exec,nosuid,nodev,size={}m,mode=1777", config.tmp_mb),
+        ),
+    ]);
+    let memory = (memory_mb * 1024 * 1024) as i64;
+    let file_size = (config.file_size_mb * 1024 * 1024) as i64;
+    let host = HostConfig {
+        binds: Some(vec![format!(
+            "{}:{AGENT_IN_CONTAINER}:ro",
+            config.agent_path.display()
+        )]),
+        network_mode: Some("none".into()),
+        readonly_rootfs: Some(true),
+        cap_drop: Some(vec!["ALL".into()]),
+        cap_add: Some(AGENT_CAPABILITIES.iter().map(|c| c.to_string()).collect()),
+        security_opt: Some(vec!["no-new-privileges".into()]),
+        pids_limit: Some(config.pids_limit),
+        memory: Some(memory),
+        memory_swap: Some(memory),
+        nano_cpus: Some((config.cpus * 1e9) as i64),
+        tmpfs: Some(tmpfs),
+        shm_size: Some((config.shm_mb * 1024 * 1024) as i64),
+        ulimits: Some(vec![
+            ResourcesUlimits {
+                name: Some("nofile".into()),
+                soft: Some(1024),
+                hard: Some(1024),
+            },
+            ResourcesUlimits {
+                name: Some("fsize".into()),
+                soft: Some(file_size),
+                hard: Some(file_size),
+            },
+        ]),
+        init: Some(true),
+        runtime: Some(config.runtime.docker_name().into()),
+        // Output travels over attach; nothing is worth keeping in Docker's logs.
+        log_config: Some(HostConfigLogConfig {
+            typ: Some("none".into()),
+            config: None,
+        }),
+        ..Default::default()
+    };
+    ContainerCreateBody {
+        image: Some(lang.image.clone()),
+        cmd: Some(vec![AGENT_IN_CONTAINER.into()]),
+        env: Some(vec![format!("WARMRUN_SANDBOX_UID={sandbox_uid}")]),
+        labels: Some(labels),
+        attach_stdin: Some(true),
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        open_stdin: Some(true),
+        stdin_once: Some(false),
+        tty: Some(false),
+        working_dir: Some("/workspace".into()),
+        host_config: Some(host),
+        ..Default::default()
+    }
+}
