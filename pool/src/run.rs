@@ -239,14 +239,21 @@ impl Engine {
     /// Runs to completion and collects the output (stdin closed after `req.stdin`).
     pub async fn execute(&self, mut req: RunRequest) -> Result<RunResult, PoolError> {
         req.close_stdin = true;
-        let mut handle = self.lease_and_start(req, &mut |_| {}).await?;
+        let handle = self.lease_and_start(req, &mut |_| {}).await?;
+        Ok(handle.collect().await)
+    }
+}
+
+impl RunHandle {
+    /// Waits for the end of the run, collecting its output.
+    pub async fn collect(mut self) -> RunResult {
         let mut result = RunResult {
             outcome: failed(Instant::now()),
             compile: None,
             stdout: Vec::new(),
             stderr: Vec::new(),
         };
-        while let Some(ev) = handle.events.recv().await {
+        while let Some(ev) = self.events.recv().await {
             match ev {
                 RunEvent::Stdout(b) => result.stdout.extend_from_slice(&b),
                 RunEvent::Stderr(b) => result.stderr.extend_from_slice(&b),
@@ -258,7 +265,7 @@ impl Engine {
                 RunEvent::Queued { .. } | RunEvent::Started => {}
             }
         }
-        Ok(result)
+        result
     }
 }
 

@@ -1,1 +1,49 @@
-fn main() {}
+//! `warmrun-server`: runs the service until SIGINT/SIGTERM.
+
+use std::path::PathBuf;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    let mut args = std::env::args().skip(1);
+    let mut config_path: Option<PathBuf> = std::env::var_os("WARMRUN_CONFIG").map(Into::into);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--config" => config_path = args.next().map(Into::into),
+            "--help" | "-h" => {
+                println!("warmrun-server [--config FILE]\n\nEnvironment overrides:");
+                for (k, what) in server::config::ENV_OVERRIDES {
+                    println!("  {k:<24} {what}");
+                }
+                return Ok(());
+            }
+            other => anyhow::bail!("unknown argument {other:?} (try --help)"),
+        }
+    }
+    let config = server::config::ServerConfig::load(config_path.as_deref())?;
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    tracing::info!("listening on http://{}", config.listen);
+    let state = server::build_state(config).await?;
+    let app = server::api_router(state.clone());
+    let token = state.shutdown.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        token.cancel();
+    });
+    server::serve(state, app, listener).await
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

@@ -1,0 +1,8 @@
+//! The HTTP routes; handlers stay thin and leave the work to `pool`.
+
+pub mod health;
+pub mod languages;
+pub mod openapi;
+pub mod runs;
+pub mod submissions;
+pub mod ws;

@@ -1,0 +1,402 @@
+//! `GET /api/v1/ws`: one interactive session per socket. Runs follow each other on it; each
+//! goes created → queued → running → finished (or terminated when the socket closes).
+
+use crate::error::ApiError;
+use crate::extract::Metered;
+use crate::rate_limit::Client;
+use crate::state::{SessionSlot, SharedState};
+use crate::wire::{ClientFrame, ServerFrame, Utf8Chunker};
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{Message, WebSocket};
+use axum::extract::{State, WebSocketUpgrade};
+use axum::http::StatusCode;
+use axum::response::Response;
+use futures_util::stream::{SplitSink, StreamExt};
+use futures_util::SinkExt;
+use pool::{PoolError, RunControl, RunEvent, RunHandle, TtySize};
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tracing::{info, Instrument};
+use uuid::Uuid;
+
+/// Accepts the upgrade, counting the socket against its client's rate and session limits.
+pub async fn upgrade(
+    State(state): State<SharedState>,
+    client: Metered,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    let ws = ws.map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "websocket_required",
+            format!("this endpoint speaks WebSocket only: {e}"),
+        )
+    })?;
+    let Some(slot) = state.open_session(client.ip) else {
+        state
+            .metrics
+            .rejected
+            .with_label_values(&["sessions_per_ip"])
+            .inc();
+        state.metrics.ws_opened.with_label_values(&["refused"]).inc();
+        return Err(ApiError {
+            retry_after_s: Some(5),
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_sessions",
+                format!(
+                    "at most {} sessions per client are allowed",
+                    state.config.limits.sessions_per_ip
+                ),
+            )
+        });
+    };
+    state.metrics.ws_opened.with_label_values(&["accepted"]).inc();
+    // Frames a little above the limit are read and refused politely; far larger ones end
+    // the connection.
+    let max = state.config.limits.frame_bytes;
+    Ok(ws
+        .max_message_size(max.saturating_mul(2))
+        .max_frame_size(max.saturating_mul(2))
+        .on_upgrade(move |socket| {
+            let id = Uuid::new_v4();
+            let span = tracing::info_span!("session", id = %id, ip = %client.ip);
+            Session::new(state, socket, slot, client.client)
+                .run()
+                .instrument(span)
+        }))
+}
+
+type Leasing = Pin<Box<dyn Future<Output = Result<RunHandle, PoolError>> + Send>>;
+
+/// Where the session's current run is.
+enum Phase {
+    /// No run.
+    Idle,
+    /// Waiting for a container; controls received meanwhile are kept for the run.
+    Leasing {
+        fut: Leasing,
+        positions: mpsc::UnboundedReceiver<usize>,
+        pending: Vec<RunControl>,
+    },
+    /// Running; output is re-assembled into whole UTF-8 characters per stream.
+    Running {
+        handle: RunHandle,
+        stdout: Utf8Chunker,
+        stderr: Utf8Chunker,
+    },
+}
+
+/// One socket's session.
+struct Session {
+    state: SharedState,
+    tx: SplitSink<WebSocket, Message>,
+    rx: futures_util::stream::SplitStream<WebSocket>,
+    client: Client,
+    phase: Phase,
+    _slot: SessionSlot,
+}
+
+/// What woke the session loop.
+enum Wake {
+    Shutdown,
+    Socket(Option<Result<Message, axum::Error>>),
+    Idle,
+    Position(Option<usize>),
+    Leased(Result<RunHandle, PoolError>),
+    Event(Option<RunEvent>),
+}
+
+impl Session {
+    fn new(state: SharedState, socket: WebSocket, slot: SessionSlot, client: Client) -> Session {
+        let (tx, rx) = socket.split();
+        Session {
+            state,
+            tx,
+            rx,
+            client,
+            phase: Phase::Idle,
+            _slot: slot,
+        }
+    }
+
+    async fn run(mut self) {
+        info!("session opened");
+        let idle = Duration::from_secs(self.state.config.limits.idle_timeout_s);
+        loop {
+            let wake = self.next(idle).await;
+            let keep_going = match wake {
+                Wake::Shutdown => {
+                    self.send(&ServerFrame::Error {
+                        code: "shutting_down".into(),
+                        message: "the server is shutting down".into(),
+                    })
+                    .await;
+                    false
+                }
+                Wake::Socket(Some(Ok(msg))) => self.on_message(msg).await,
+                Wake::Socket(_) => false,
+                Wake::Idle => {
+                    self.send(&ServerFrame::Error {
+                        code: "idle_timeout".into(),
+                        message: format!("no activity for {}s; closing", idle.as_secs()),
+                    })
+                    .await;
+                    false
+                }
+                Wake::Position(Some(position)) => {
+                    self.send(&ServerFrame::Queued { position }).await
+                }
+                Wake::Position(None) => true,
+                Wake::Leased(result) => self.on_leased(result).await,
+                Wake::Event(ev) => self.on_event(ev).await,
+            };
+            if !keep_going {
+                break;
+            }
+        }
+        // Dropping a live run's handle kills the program; the container is reset.
+        self.phase = Phase::Idle;
+        let _ = self.tx.close().await;
+        info!("session closed");
+    }
+
+    async fn next(&mut self, idle: Duration) -> Wake {
+        let shutdown = self.state.shutdown.clone();
+        let socket = tokio::time::timeout(idle, self.rx.next());
+        match &mut self.phase {
+            Phase::Idle => tokio::select! {
+                _ = shutdown.cancelled() => Wake::Shutdown,
+                m = socket => m.map_or(Wake::Idle, Wake::Socket),
+            },
+            Phase::Leasing { fut, positions, .. } => tokio::select! {
+                _ = shutdown.cancelled() => Wake::Shutdown,
+                m = socket => m.map_or(Wake::Position(None), Wake::Socket),
+                p = positions.recv() => Wake::Position(p),
+                r = fut => Wake::Leased(r),
+            },
+            Phase::Running { handle, .. } => tokio::select! {
+                _ = shutdown.cancelled() => Wake::Shutdown,
+                // A running program is not idleness: a quiet socket just loops.
+                m = socket => m.map_or(Wake::Position(None), Wake::Socket),
+                ev = handle.events.recv() => Wake::Event(ev),
+            },
+        }
+    }
+
+    /// Sends a frame; false when the socket is gone.
+    async fn send(&mut self, frame: &ServerFrame) -> bool {
+        let text = serde_json::to_string(frame).expect("frames serialize");
+        self.tx.send(Message::Text(text.into())).await.is_ok()
+    }
+
+    async fn error(&mut self, e: &ApiError) -> bool {
+        self.send(&ServerFrame::from(e)).await
+    }
+
+    async fn on_message(&mut self, msg: Message) -> bool {
+        let text = match msg {
+            Message::Text(t) => t,
+            Message::Binary(_) => {
+                self.reject("bad_request");
+                return self
+                    .error(&ApiError::bad_request(
+                        "binary frames are not supported; send JSON text frames",
+                    ))
+                    .await;
+            }
+            Message::Close(_) => return false,
+            Message::Ping(_) | Message::Pong(_) => return true,
+        };
+        if text.len() > self.state.config.limits.frame_bytes {
+            self.reject("too_large");
+            return self
+                .error(&ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too_large",
+                    format!(
+                        "frame of {} bytes; at most {} are allowed",
+                        text.len(),
+                        self.state.config.limits.frame_bytes
+                    ),
+                ))
+                .await;
+        }
+        let frame: ClientFrame = match serde_json::from_str(&text) {
+            Ok(f) => f,
+            Err(e) => {
+                self.reject("bad_request");
+                return self
+                    .error(&ApiError::bad_request(format!("invalid frame: {e}")))
+                    .await;
+            }
+        };
+        let control = match frame {
+            ClientFrame::Run { .. } => return self.start_run(frame).await,
+            ClientFrame::Stdin { data } => RunControl::Stdin(data.into_bytes()),
+            ClientFrame::Eof => RunControl::Eof,
+            ClientFrame::Kill => RunControl::Kill,
+            ClientFrame::Resize { cols, rows } => RunControl::Resize(TtySize {
+                cols: cols.clamp(1, 1000),
+                rows: rows.clamp(1, 1000),
+            }),
+        };
+        match &mut self.phase {
+            Phase::Running { handle, .. } => {
+                let _ = handle.controls.send(control);
+                true
+            }
+            Phase::Leasing { .. } if control == RunControl::Kill => {
+                // Leaving the queue: dropping the lease future gives up the place.
+                self.phase = Phase::Idle;
+                self.send(&ServerFrame::Exit(killed_in_queue())).await
+            }
+            Phase::Leasing { pending, .. } => {
+                pending.push(control);
+                true
+            }
+            Phase::Idle => {
+                self.error(&ApiError::new(
+                    StatusCode::CONFLICT,
+                    "no_run",
+                    "no program is running; send a run frame first",
+                ))
+                .await
+            }
+        }
+    }
+
+    fn reject(&self, reason: &str) {
+        self.state.metrics.rejected.with_label_values(&[reason]).inc();
+    }
+
+    async fn start_run(&mut self, frame: ClientFrame) -> bool {
+        if !matches!(self.phase, Phase::Idle) {
+            return self
+                .error(&ApiError::new(
+                    StatusCode::CONFLICT,
+                    "busy",
+                    "a run is in progress on this socket; wait for its exit or send kill",
+                ))
+                .await;
+        }
+        if let Err(e) = self.state.limiters.check(&self.client) {
+            self.state
+                .metrics
+                .rate_limited
+                .with_label_values(&[self.client.scope()])
+                .inc();
+            return self.error(&e).await;
+        }
+        let req = match frame.into_run_request().expect("a run frame") {
+            Ok(r) => r,
+            Err(e) => {
+                self.reject("bad_request");
+                return self.error(&e).await;
+            }
+        };
+        let engine = self.state.engine.clone();
+        let (pos_tx, positions) = mpsc::unbounded_channel();
+        let fut: Leasing = Box::pin(async move {
+            engine
+                .lease_and_start(req, &mut move |p| {
+                    let _ = pos_tx.send(p);
+                })
+                .await
+        });
+        self.phase = Phase::Leasing {
+            fut,
+            positions,
+            pending: Vec::new(),
+        };
+        true
+    }
+
+    async fn on_leased(&mut self, result: Result<RunHandle, PoolError>) -> bool {
+        let pending = match std::mem::replace(&mut self.phase, Phase::Idle) {
+            Phase::Leasing { pending, .. } => pending,
+            _ => Vec::new(),
+        };
+        match result {
+            Ok(handle) => {
+                for c in pending {
+                    let _ = handle.controls.send(c);
+                }
+                self.phase = Phase::Running {
+                    handle,
+                    stdout: Utf8Chunker::default(),
+                    stderr: Utf8Chunker::default(),
+                };
+                true
+            }
+            Err(e) => {
+                if matches!(e, PoolError::QueueFull(_)) {
+                    self.reject("queue_full");
+                } else if matches!(e, PoolError::InvalidRequest(_) | PoolError::UnknownLanguage(_)) {
+                    self.reject("bad_request");
+                }
+                self.error(&ApiError::from(e)).await
+            }
+        }
+    }
+
+    async fn on_event(&mut self, ev: Option<RunEvent>) -> bool {
+        let Phase::Running { stdout, stderr, .. } = &mut self.phase else {
+            return true;
+        };
+        let frame = match ev {
+            Some(RunEvent::Queued { position }) => ServerFrame::Queued { position },
+            Some(RunEvent::Compiled(c)) => ServerFrame::Compile((&c).into()),
+            Some(RunEvent::Started) => ServerFrame::Started,
+            Some(RunEvent::Stdout(b)) => ServerFrame::Stdout {
+                data: stdout.push(&b),
+            },
+            Some(RunEvent::Stderr(b)) => ServerFrame::Stderr {
+                data: stderr.push(&b),
+            },
+            Some(RunEvent::Exit(outcome)) => {
+                let (rest_out, rest_err) = (stdout.finish(), stderr.finish());
+                self.phase = Phase::Idle;
+                if !rest_out.is_empty() && !self.send(&ServerFrame::Stdout { data: rest_out }).await
+                {
+                    return false;
+                }
+                if !rest_err.is_empty() && !self.send(&ServerFrame::Stderr { data: rest_err }).await
+                {
+                    return false;
+                }
+                ServerFrame::Exit((&outcome).into())
+            }
+            None => {
+                self.phase = Phase::Idle;
+                ServerFrame::Error {
+                    code: "internal".into(),
+                    message: "the run ended without a result".into(),
+                }
+            }
+        };
+        if let ServerFrame::Stdout { data } | ServerFrame::Stderr { data } = &frame {
+            if data.is_empty() {
+                return true;
+            }
+        }
+        self.send(&frame).await
+    }
+}
+
+/// The exit of a run killed while it was still waiting for a container.
+fn killed_in_queue() -> crate::wire::ExitJson {
+    crate::wire::ExitJson {
+        verdict: pool::Verdict::Killed.as_str().into(),
+        exit_code: None,
+        signal: None,
+        wall_ms: 0,
+        cpu_ms: 0,
+        memory_kb: 0,
+        truncated: false,
+        lease: "queued".into(),
+        total_ms: 0,
+    }
+}

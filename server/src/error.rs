@@ -1,0 +1,116 @@
+//! The one place where errors become HTTP responses and WebSocket error frames.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use pool::PoolError;
+use serde::Serialize;
+
+/// An error as the API reports it: a status, a stable code and a message for people.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    /// Seconds after which retrying makes sense (429, 503).
+    pub retry_after_s: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: Inner<'a>,
+}
+
+#[derive(Serialize)]
+struct Inner<'a> {
+    code: &'a str,
+    message: &'a str,
+}
+
+impl ApiError {
+    /// An error with no retry hint.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            retry_after_s: None,
+        }
+    }
+
+    /// 400 with code `bad_request`.
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    /// 404 with code `not_found`.
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    /// 429 with a retry hint.
+    pub fn rate_limited(retry_after_s: u64) -> ApiError {
+        ApiError {
+            retry_after_s: Some(retry_after_s.max(1)),
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many requests; slow down",
+            )
+        }
+    }
+
+    /// The JSON body `{error: {code, message}}`.
+    pub fn body(&self) -> serde_json::Value {
+        serde_json::to_value(Body {
+            error: Inner {
+                code: self.code,
+                message: &self.message,
+            },
+        })
+        .expect("plain struct serializes")
+    }
+}
+
+impl From<PoolError> for ApiError {
+    fn from(e: PoolError) -> ApiError {
+        let msg = e.to_string();
+        match e {
+            PoolError::InvalidRequest(_) => ApiError::bad_request(msg),
+            PoolError::UnknownLanguage(_) => {
+                ApiError::new(StatusCode::BAD_REQUEST, "unknown_language", msg)
+            }
+            PoolError::QueueFull(_) => ApiError {
+                retry_after_s: Some(1),
+                ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "queue_full", msg)
+            },
+            PoolError::LeaseTimeout(_) => ApiError {
+                retry_after_s: Some(5),
+                ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "no_capacity", msg)
+            },
+            PoolError::LanguageUnavailable(..) => ApiError {
+                retry_after_s: Some(30),
+                ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "language_unavailable", msg)
+            },
+            PoolError::ShuttingDown => ApiError {
+                retry_after_s: Some(5),
+                ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", msg)
+            },
+            PoolError::Docker(_) | PoolError::Sandbox(_) | PoolError::Config(_) => {
+                tracing::error!("internal error: {msg}");
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", msg)
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut resp = (self.status, axum::Json(self.body())).into_response();
+        if let Some(s) = self.retry_after_s {
+            if let Ok(v) = HeaderValue::from_str(&s.to_string()) {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        resp
+    }
+}
