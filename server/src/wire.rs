@@ -157,8 +157,8 @@ pub enum ClientFrame {
     Stdin {
         data: String,
     },
-    Eof,
-    Kill,
+    Eof {},
+    Kill {},
     Resize {
         cols: u16,
         rows: u16,

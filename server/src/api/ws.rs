@@ -236,8 +236,8 @@ impl Session {
         let control = match frame {
             ClientFrame::Run { .. } => return self.start_run(frame).await,
             ClientFrame::Stdin { data } => RunControl::Stdin(data.into_bytes()),
-            ClientFrame::Eof => RunControl::Eof,
-            ClientFrame::Kill => RunControl::Kill,
+            ClientFrame::Eof {} => RunControl::Eof,
+            ClientFrame::Kill {} => RunControl::Kill,
             ClientFrame::Resize { cols, rows } => RunControl::Resize(TtySize {
                 cols: cols.clamp(1, 1000),
                 rows: rows.clamp(1, 1000),

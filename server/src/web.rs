@@ -1,0 +1,109 @@
+//! The playground's web pages: server-side rendered by the `app` crate through
+//! `leptos_axum` (`/`, `/embed`, `/s/{id}`), hydrated in the browser by the wasm that
+//! `scripts/build-frontend.sh` writes, with the rest of the static files, into
+//! `<site_root>/pkg` (served here under `/pkg`). Everything is compressed (gzip or
+//! brotli, as the client accepts).
+//!
+//! The router has no fallback, so it merges into the API router (which has one).
+
+use app::{shell, App};
+use axum::Router;
+use leptos::config::LeptosOptions;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::path::PathBuf;
+use tower_http::compression::CompressionLayer;
+use tower_http::services::ServeDir;
+
+/// The name wasm-bindgen gives the hydrate bundle: `pkg/frontend.js`, `pkg/frontend_bg.wasm`.
+const OUTPUT_NAME: &str = "frontend";
+
+/// Pages and `/pkg` static files. `site_root` is the directory the frontend build wrote
+/// (`$WARMRUN_SITE`, by default `/var/cache/warmrun-build/site`); a missing directory
+/// still renders the pages (unhydrated) and answers 404 under `/pkg`.
+pub fn router(site_root: PathBuf) -> Router {
+    let options = LeptosOptions::builder()
+        .output_name(OUTPUT_NAME)
+        .site_root(site_root.to_string_lossy().into_owned())
+        .site_pkg_dir("pkg")
+        .build();
+    let routes = generate_route_list(App);
+    let pages = Router::new()
+        .leptos_routes(&options, routes, {
+            let options = options.clone();
+            move || shell(options.clone())
+        })
+        .with_state(options);
+    Router::new()
+        .merge(pages)
+        .nest_service("/pkg", ServeDir::new(site_root.join("pkg")))
+        .layer(CompressionLayer::new().gzip(true).br(true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::{header, Request, StatusCode};
+    use tower::ServiceExt;
+
+    async fn get(app: Router, uri: &str, encoding: Option<&str>) -> (StatusCode, String, Vec<u8>) {
+        let mut req = Request::builder().uri(uri);
+        if let Some(e) = encoding {
+            req = req.header(header::ACCEPT_ENCODING, e);
+        }
+        let resp = app.oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+        let status = resp.status();
+        let enc = resp
+            .headers()
+            .get(header::CONTENT_ENCODING)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap()
+            .to_vec();
+        (status, enc, body)
+    }
+
+    fn site() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("warmrun-web-test-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("pkg/js")).unwrap();
+        std::fs::write(dir.join("pkg/style.css"), "body { color: red; }\n".repeat(200)).unwrap();
+        dir
+    }
+
+    #[tokio::test]
+    async fn pages_render_and_static_files_are_compressed() {
+        let site = site();
+        let app = router(site.clone());
+
+        let (status, _, body) = get(app.clone(), "/", None).await;
+        assert_eq!(status, StatusCode::OK);
+        let html = String::from_utf8(body).unwrap();
+        assert!(html.contains("wr-playground"), "{html}");
+        assert!(html.contains("/pkg/frontend.js"), "hydration script: {html}");
+        assert!(html.contains("/pkg/style.css"), "{html}");
+
+        let (status, _, body) = get(app.clone(), "/embed?lang=go&code=x%3C1", None).await;
+        assert_eq!(status, StatusCode::OK);
+        let html = String::from_utf8(body).unwrap();
+        assert!(html.contains("wr-embed-page"));
+        assert!(html.contains("x&lt;1"), "code is escaped into the editor: {html}");
+        assert!(!html.contains("wr-page-header"));
+
+        let (status, _, body) = get(app.clone(), "/s/abc123", None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(String::from_utf8(body).unwrap().contains("abc123"));
+
+        let (status, enc, _) = get(app.clone(), "/pkg/style.css", Some("gzip")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(enc, "gzip");
+        let (status, enc, _) = get(app.clone(), "/pkg/style.css", Some("br")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(enc, "br");
+        let (status, _, _) = get(app.clone(), "/pkg/nope.js", None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+
+        let _ = std::fs::remove_dir_all(site);
+    }
+}

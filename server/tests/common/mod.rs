@@ -1,0 +1,177 @@
+//! Starts real servers (real engine, real Docker) on loopback ports for the API tests.
+
+#![allow(dead_code)]
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use server::config::ServerConfig;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::OnceLock;
+use std::time::Duration;
+use tokio::runtime::Runtime;
+use tokio_tungstenite::tungstenite::Message;
+
+pub type Ws = tokio_tungstenite::WebSocketStream<
+    tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+>;
+
+/// The runtime every test body runs on, so servers outlive single tests.
+pub fn rt() -> &'static Runtime {
+    static RT: OnceLock<Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+    })
+}
+
+/// A running server.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub state: server::state::SharedState,
+}
+
+impl TestServer {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+/// Settings for a test server: the repo catalog reduced to `langs`, small pools.
+pub fn config(instance: &str, langs: &[&str]) -> ServerConfig {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut catalog = pool::Catalog::load(&root.join("images/languages.toml")).unwrap();
+    catalog
+        .languages
+        .retain(|l| langs.contains(&l.id.as_str()));
+    for l in &mut catalog.languages {
+        l.pool.min_idle = 1;
+    }
+    let path = std::env::temp_dir().join(format!("warmrun-{instance}-catalog.toml"));
+    std::fs::write(&path, toml::to_string(&catalog).unwrap()).unwrap();
+    let mut cfg = ServerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        catalog: path,
+        ..ServerConfig::default()
+    };
+    cfg.engine.instance = instance.to_string();
+    if let Ok(agent) = std::env::var("WARMRUN_AGENT") {
+        cfg.engine.agent_path = agent.into();
+    }
+    if std::env::var("WARMRUN_RUNTIME").as_deref() == Ok("runsc") {
+        cfg.engine.runtime = pool::Runtime::Runsc;
+    }
+    cfg
+}
+
+/// Starts a server with `cfg` and waits until its pools are warm.
+pub fn start(cfg: ServerConfig) -> TestServer {
+    rt().block_on(async {
+        let listener = tokio::net::TcpListener::bind(cfg.listen).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let state = server::build_state(cfg).await.unwrap();
+        let app = server::api_router(state.clone());
+        tokio::spawn(server::serve(state.clone(), app, listener));
+        let s = TestServer { addr, state };
+        wait_ready(&s).await;
+        s
+    })
+}
+
+async fn wait_ready(s: &TestServer) {
+    for _ in 0..300 {
+        if let Ok(r) = reqwest::get(s.url("/readyz")).await {
+            if r.status() == 200 {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("server never became ready");
+}
+
+/// The server most tests share: python, bash and c.
+pub fn shared() -> &'static TestServer {
+    static S: OnceLock<TestServer> = OnceLock::new();
+    S.get_or_init(|| {
+        let exe = std::env::current_exe().unwrap();
+        let name = exe.file_stem().unwrap().to_string_lossy().replace('_', "-");
+        start(config(&format!("srv-{name}"), &["python", "bash", "c"]))
+    })
+}
+
+pub fn http() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+/// POSTs JSON and returns status, headers and body.
+pub async fn post(url: &str, body: Value) -> (u16, reqwest::header::HeaderMap, Value) {
+    let r = http().post(url).json(&body).send().await.unwrap();
+    let status = r.status().as_u16();
+    let headers = r.headers().clone();
+    let body = r.json().await.unwrap_or(Value::Null);
+    (status, headers, body)
+}
+
+pub async fn ws_connect(s: &TestServer) -> Ws {
+    let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/api/v1/ws", s.addr))
+        .await
+        .unwrap();
+    ws
+}
+
+pub async fn ws_send(ws: &mut Ws, v: Value) {
+    ws.send(Message::Text(v.to_string().into())).await.unwrap();
+}
+
+/// The next JSON frame (panics after 30 s of silence).
+pub async fn ws_next(ws: &mut Ws) -> Value {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(30), ws.next())
+            .await
+            .expect("a frame within 30 s")
+            .expect("socket open")
+            .unwrap();
+        if let Message::Text(t) = msg {
+            return serde_json::from_str(&t).unwrap();
+        }
+    }
+}
+
+/// Frames until (and including) `exit` or `error`, with stdout/stderr concatenated.
+pub async fn ws_until_exit(ws: &mut Ws) -> (Vec<Value>, String, String) {
+    let mut frames = Vec::new();
+    let (mut out, mut err) = (String::new(), String::new());
+    loop {
+        let f = ws_next(ws).await;
+        match f["type"].as_str().unwrap() {
+            "stdout" => out += f["data"].as_str().unwrap(),
+            "stderr" => err += f["data"].as_str().unwrap(),
+            _ => {}
+        }
+        let done = matches!(f["type"].as_str(), Some("exit") | Some("error"));
+        frames.push(f);
+        if done {
+            return (frames, out, err);
+        }
+    }
+}
+
+/// Skips queue positions until the run starts.
+pub async fn ws_until_started(ws: &mut Ws) {
+    loop {
+        let f = ws_next(ws).await;
+        match f["type"].as_str() {
+            Some("queued") => continue,
+            Some("started") => return,
+            _ => panic!("expected started, got {f}"),
+        }
+    }
+}
+
+pub fn run_frame(language: &str, code: &str) -> Value {
+    json!({"type": "run", "language": language, "code": code})
+}

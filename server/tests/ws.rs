@@ -1,0 +1,131 @@
+//! Interactive sessions over WebSocket against real containers.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+use std::time::Duration;
+
+#[test]
+fn a_session_answers_a_prompt() {
+    let s = shared();
+    rt().block_on(async {
+        let mut ws = ws_connect(s).await;
+        ws_send(
+            &mut ws,
+            run_frame("python", "name = input('Name? ')\nprint(f'Hello, {name}!')"),
+        )
+        .await;
+        let mut seen = String::new();
+        loop {
+            let f = ws_next(&mut ws).await;
+            match f["type"].as_str().unwrap() {
+                "queued" | "started" => {}
+                "stdout" => {
+                    seen += f["data"].as_str().unwrap();
+                    if seen.contains("Name? ") {
+                        break;
+                    }
+                }
+                other => panic!("unexpected {other}: {f}"),
+            }
+        }
+        ws_send(&mut ws, json!({"type": "stdin", "data": "Ada\n"})).await;
+        let (frames, out, _) = ws_until_exit(&mut ws).await;
+        assert_eq!(out, "Hello, Ada!\n");
+        let exit = frames.last().unwrap();
+        assert_eq!(exit["type"], "exit");
+        assert_eq!(exit["verdict"], "ok");
+    });
+}
+
+#[test]
+fn two_runs_follow_each_other_on_one_socket() {
+    let s = shared();
+    rt().block_on(async {
+        let mut ws = ws_connect(s).await;
+        for i in 0..2 {
+            ws_send(&mut ws, run_frame("bash", &format!("echo run {i}; echo oops >&2; exit {i}"))).await;
+            let (frames, out, err) = ws_until_exit(&mut ws).await;
+            assert_eq!(out, format!("run {i}\n"));
+            assert_eq!(err, "oops\n");
+            let exit = frames.last().unwrap();
+            assert_eq!(exit["exit_code"], i);
+            assert_eq!(exit["verdict"], if i == 0 { "ok" } else { "runtime_error" });
+        }
+    });
+}
+
+#[test]
+fn eof_kill_and_busy() {
+    let s = shared();
+    rt().block_on(async {
+        let mut ws = ws_connect(s).await;
+        ws_send(&mut ws, run_frame("bash", "cat; echo after-eof")).await;
+        ws_until_started(&mut ws).await;
+        ws_send(&mut ws, run_frame("bash", "echo second")).await;
+        let busy = ws_next(&mut ws).await;
+        assert_eq!(busy["code"], "busy");
+        ws_send(&mut ws, json!({"type": "stdin", "data": "echo-me\n"})).await;
+        ws_send(&mut ws, json!({"type": "eof"})).await;
+        let (_, out, _) = ws_until_exit(&mut ws).await;
+        assert_eq!(out, "echo-me\nafter-eof\n");
+        ws_send(&mut ws, run_frame("bash", "while :; do :; done")).await;
+        ws_until_started(&mut ws).await;
+        ws_send(&mut ws, json!({"type": "kill"})).await;
+        let (frames, _, _) = ws_until_exit(&mut ws).await;
+        assert_eq!(frames.last().unwrap()["verdict"], "killed");
+    });
+}
+
+#[test]
+fn tty_runs_see_a_terminal() {
+    let s = shared();
+    rt().block_on(async {
+        let mut ws = ws_connect(s).await;
+        ws_send(
+            &mut ws,
+            json!({"type": "run", "language": "bash", "code": "test -t 0 && echo tty; stty size", "tty": true, "cols": 100, "rows": 30}),
+        )
+        .await;
+        let (frames, out, _) = ws_until_exit(&mut ws).await;
+        assert!(out.contains("tty"), "{frames:?}");
+        assert!(out.contains("30 100"), "{out:?}");
+    });
+}
+
+#[test]
+fn closing_the_socket_mid_run_returns_a_clean_container() {
+    let s = shared();
+    rt().block_on(async {
+        let mut ws = ws_connect(s).await;
+        ws_send(&mut ws, run_frame("bash", "echo started; touch /tmp/left-behind; sleep 60")).await;
+        loop {
+            let f = ws_next(&mut ws).await;
+            if f["type"] == "stdout" {
+                break;
+            }
+        }
+        drop(ws);
+        // The container is reset and back: runs keep working and find nothing left.
+        let mut clean = false;
+        for _ in 0..50 {
+            let (status, _, body) = post(
+                &s.url("/api/v1/runs"),
+                json!({"language": "bash", "code": "ls /tmp; cat /proc/[0-9]*/comm 2>/dev/null | grep -c sleep"}),
+            )
+            .await;
+            assert_eq!(status, 200);
+            assert!(!body["stdout"].as_str().unwrap().contains("left-behind"), "{body}");
+            if body["stdout"].as_str().unwrap().trim() == "0" {
+                clean = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(clean);
+        let status = s.state.engine.status();
+        let bash = status.iter().find(|p| p.language == "bash").unwrap();
+        assert_eq!(bash.leased, 0, "{bash:?}");
+    });
+}
