@@ -1,0 +1,320 @@
+#!/usr/bin/env bash
+# images/build.sh — build warmrun's language images without a container registry.
+#
+#   images/build.sh              build every language (only what is missing)
+#   images/build.sh python go    build only these languages (and the base)
+#   images/build.sh --list       print "<id> <image>:<hash>" for every language, build nothing
+#   images/build.sh --prune [ID...]  also remove older warmrun/<id>:<hash> tags of these ids
+#
+# How: `debootstrap --variant=minbase bookworm` makes the base root filesystem
+# (cached as a tarball in $WARMRUN_CACHE, default /var/cache/warmrun), loaded as
+# warmrun/base:<hash>. Each language's Debian packages (images/<id>/packages) are
+# installed with apt in a chroot on an overlayfs mounted over the base rootfs; the
+# overlay's upper directory becomes a second layer on top of the base layer, so
+# every language image shares the base layer. Images are written as `docker load`
+# archives (lib/layers.py). The network is only used by debootstrap/apt on the host,
+# never inside a container. Tags are content hashes of the inputs; an image whose
+# warmrun/<id>:<hash> already exists is skipped. warmrun/<id>:current always points
+# at the image of the current recipe (languages.toml refers to :current).
+#
+# Environment:
+#   WARMRUN_CACHE   cache directory (base rootfs tarball, apt caches)  [/var/cache/warmrun]
+#   WARMRUN_MIRROR  Debian mirror                                      [http://deb.debian.org/debian]
+#   WARMRUN_PREFIX  image name prefix                                  [warmrun]
+#   WARMRUN_NO_OVERLAY=1  do not use overlayfs: full per-language images (no layer sharing)
+set -euo pipefail
+
+# Bump when the build recipe (this file, lib/layers.py) changes in a way that
+# changes image content: every tag changes. (The other inputs of a tag: the
+# suite, images/base/setup.sh, and for a language its packages and setup.sh.)
+BUILD_VERSION=1
+SUITE=bookworm
+VARIANT=minbase
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+CACHE=${WARMRUN_CACHE:-/var/cache/warmrun}
+MIRROR=${WARMRUN_MIRROR:-http://deb.debian.org/debian}
+PREFIX=${WARMRUN_PREFIX:-warmrun}
+LAYERS="$HERE/lib/layers.py"
+CHROOT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+
+T0=$(date +%s.%N)
+die() { echo "build.sh: error: $*" >&2; exit 1; }
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+say() { printf '[build +%5ss] %s\n' "$(since "$T0")" "$*"; }
+
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+
+LIST_ONLY=0
+PRUNE=0
+WANT=()
+for a in "$@"; do
+  case "$a" in
+    -h|--help) usage; exit 0 ;;
+    --list) LIST_ONLY=1 ;;
+    --prune) PRUNE=1 ;;
+    -*) die "unknown option $a (see --help)" ;;
+    *) WANT+=("$a") ;;
+  esac
+done
+
+ALL=()
+for d in "$HERE"/*/; do
+  id=$(basename "$d")
+  [ -f "$d/packages" ] && ALL+=("$id")
+done
+[ ${#WANT[@]} -eq 0 ] && WANT=("${ALL[@]}")
+for id in "${WANT[@]}"; do
+  [ -f "$HERE/$id/packages" ] || die "unknown language '$id' (no $HERE/$id/packages); known: ${ALL[*]}"
+done
+
+# ---------------------------------------------------------------- content tags
+hash12() { sha256sum | cut -c1-12; }
+pkgs_of() { sed 's/#.*//' "$HERE/$1/packages" | tr -s ' \t' '\n\n' | sed '/^$/d' | sort -u; }
+
+BASE_TAG=$( {
+  echo "warmrun-base build=$BUILD_VERSION suite=$SUITE variant=$VARIANT"
+  sha256sum <"$HERE/base/setup.sh"
+} | hash12)
+BASE_IMG="$PREFIX/base:$BASE_TAG"
+
+lang_tag() {
+  {
+    echo "warmrun-lang build=$BUILD_VERSION base=$BASE_TAG id=$1"
+    pkgs_of "$1"
+    [ -f "$HERE/$1/setup.sh" ] && sha256sum <"$HERE/$1/setup.sh"
+    true
+  } | hash12
+}
+
+if [ $LIST_ONLY = 1 ]; then
+  echo "base $BASE_IMG"
+  for id in "${WANT[@]}"; do echo "$id $PREFIX/$id:$(lang_tag "$id")"; done
+  exit 0
+fi
+
+# ---------------------------------------------------------------- host checks
+[ "$(id -u)" = 0 ] || die "must run as root (debootstrap, chroot, mount)"
+command -v docker >/dev/null || die "docker missing: run scripts/setup-docker.sh first"
+docker info >/dev/null 2>&1 || die "docker engine not answering: run scripts/setup-docker.sh first"
+need=()
+command -v debootstrap >/dev/null || need+=(debootstrap debian-archive-keyring)
+command -v python3 >/dev/null || need+=(python3)
+if [ ${#need[@]} -gt 0 ]; then
+  say "installing host tools: ${need[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+ARCH=$(dpkg --print-architecture)
+
+img_exists() { docker image inspect "$1" >/dev/null 2>&1; }
+
+mkdir -p "$CACHE" "$CACHE/apt/lists/partial" "$CACHE/apt/archives/partial" "$CACHE/debootstrap"
+exec 9>"$CACHE/build.lock"
+flock -n 9 || { say "another build.sh holds $CACHE/build.lock; waiting"; flock 9; }
+
+WORK=$(mktemp -d "$CACHE/work.XXXXXX")
+unmount_under() {  # unmount everything mounted below $1, deepest first
+  local m
+  for m in $(awk -v p="$1/" 'index($2, p) == 1 { print $2 }' /proc/mounts | sort -r); do
+    umount "$m" 2>/dev/null || umount -l "$m"
+  done
+}
+cleanup() {
+  local rc=$?
+  unmount_under "$WORK"
+  if awk -v p="$WORK/" 'index($2, p) == 1 { found = 1 } END { exit !found }' /proc/mounts; then
+    echo "build.sh: something is still mounted under $WORK; not deleting it" >&2
+  else
+    rm -rf --one-file-system "$WORK"
+  fi
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------- base
+BASE_TAR="$CACHE/base-$BASE_TAG.tar"
+BASE_DIFF=""
+
+build_base_tar() {
+  local root="$WORK/debootstrap" t
+  t=$(now)
+  say "base: debootstrap --variant=$VARIANT $SUITE from $MIRROR (one-time, cached as $BASE_TAR)"
+  debootstrap --variant="$VARIANT" --cache-dir="$CACHE/debootstrap" "$SUITE" "$root" "$MIRROR" \
+    >"$WORK/debootstrap.log" 2>&1 || { tail -30 "$WORK/debootstrap.log" >&2; die "debootstrap failed"; }
+  say "base: debootstrap done in $(since "$t")s"
+  install -m 0755 "$HERE/base/setup.sh" "$root/tmp/warmrun-setup.sh"
+  chroot "$root" env -i PATH="$CHROOT_PATH" LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive \
+    /bin/sh /tmp/warmrun-setup.sh
+  rm -f "$root/tmp/warmrun-setup.sh"
+  # Docker provides /dev, /proc and /sys at run time.
+  find "$root/dev" "$root/proc" "$root/sys" -mindepth 1 -maxdepth 1 -exec rm -rf --one-file-system {} +
+  say "base: packing root filesystem ($(du -sh "$root" | cut -f1))"
+  python3 "$LAYERS" tar "$root" "$BASE_TAR.tmp" >"$BASE_TAR.sha256.tmp"
+  mv "$BASE_TAR.sha256.tmp" "$BASE_TAR.sha256"
+  mv "$BASE_TAR.tmp" "$BASE_TAR"
+  rm -rf --one-file-system "$root"
+  say "base: $BASE_TAR ready ($(du -h "$BASE_TAR" | cut -f1)) in $(since "$t")s"
+}
+
+ensure_base() {
+  if [ ! -s "$BASE_TAR" ] || [ ! -s "$BASE_TAR.sha256" ]; then
+    build_base_tar
+  fi
+  BASE_DIFF=$(cat "$BASE_TAR.sha256")
+  if img_exists "$BASE_IMG"; then
+    say "base: $BASE_IMG exists, skipping"
+  else
+    local t; t=$(now)
+    say "base: loading $BASE_IMG from $BASE_TAR"
+    python3 "$LAYERS" image --arch "$ARCH" --tag "$BASE_IMG" \
+      --layer "$BASE_TAR:$BASE_DIFF" --env LANG=C.UTF-8 \
+      --label org.warmrun.id=base --label org.warmrun.tag="$BASE_TAG" \
+      --history "debootstrap --variant=$VARIANT $SUITE + images/base/setup.sh" | docker load >/dev/null
+    say "base: loaded in $(since "$t")s"
+  fi
+  docker tag "$BASE_IMG" "$PREFIX/base:current"
+}
+
+BASE_ROOT=""
+base_root() {  # extract the base rootfs once per run (overlay lower dir)
+  if [ -z "$BASE_ROOT" ]; then
+    BASE_ROOT="$WORK/base"
+    mkdir -p "$BASE_ROOT"
+    tar --numeric-owner -xpf "$BASE_TAR" -C "$BASE_ROOT"
+  fi
+}
+
+# ---------------------------------------------------------------- languages
+APT_UPDATED=0
+chroot_mounts() {  # $1 = root
+  local r=$1
+  mount -t proc proc "$r/proc"
+  mount --bind /dev "$r/dev"
+  mount --bind /etc/resolv.conf "$r/etc/resolv.conf"
+  mount --bind "$CACHE/apt/lists" "$r/var/lib/apt/lists"
+  mount --bind "$CACHE/apt/archives" "$r/var/cache/apt/archives"
+}
+in_chroot() {  # $1 = root, rest = command
+  local r=$1; shift
+  chroot "$r" env -i PATH="$CHROOT_PATH" HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"
+}
+
+build_lang() {
+  local id=$1 tag=$2 img="$PREFIX/$1:$2" t dir root upper mode pkgs diff delta
+  t=$(now)
+  mapfile -t pkgs < <(pkgs_of "$id")
+  dir="$WORK/$id"
+  mkdir -p "$dir"
+  base_root
+  mode=overlay
+  root="$dir/merged"; upper="$dir/upper"
+  mkdir -p "$root" "$upper" "$dir/ovl-work"
+  if [ "${WARMRUN_NO_OVERLAY:-0}" = 1 ] || ! mount -t overlay overlay \
+       -o "lowerdir=$BASE_ROOT,upperdir=$upper,workdir=$dir/ovl-work,redirect_dir=off,index=off,metacopy=off" \
+       "$root" 2>"$dir/mount.err"; then
+    [ -s "$dir/mount.err" ] && say "$id: overlayfs unavailable ($(cat "$dir/mount.err")); building a standalone image"
+    mode=copy
+    cp -a "$BASE_ROOT/." "$root/"
+  fi
+  chroot_mounts "$root"
+  if [ $APT_UPDATED = 0 ]; then
+    say "apt-get update ($SUITE, shared lists in $CACHE/apt)"
+    echo "deb $MIRROR $SUITE main" >"$WORK/sources.list"
+    mount --bind "$WORK/sources.list" "$root/etc/apt/sources.list"
+    in_chroot "$root" apt-get update -qq
+    umount "$root/etc/apt/sources.list"
+    APT_UPDATED=1
+  fi
+  if [ ${#pkgs[@]} -gt 0 ]; then
+    say "$id: apt-get install ${pkgs[*]}"
+    mount --bind "$WORK/sources.list" "$root/etc/apt/sources.list"
+    in_chroot "$root" apt-get install -y -q --no-install-recommends "${pkgs[@]}" \
+      >"$dir/apt.log" 2>&1 || { tail -40 "$dir/apt.log" >&2; die "$id: apt-get install failed"; }
+    umount "$root/etc/apt/sources.list"
+    grep -E '^(Need to get|After this operation)' "$dir/apt.log" | sed "s/^/[$id] /" || true
+  fi
+  if [ -f "$HERE/$id/setup.sh" ]; then
+    say "$id: running images/$id/setup.sh"
+    install -m 0755 "$HERE/$id/setup.sh" "$root/tmp/warmrun-setup.sh"
+    in_chroot "$root" /bin/sh /tmp/warmrun-setup.sh
+    rm -f "$root/tmp/warmrun-setup.sh"
+  fi
+  unmount_under "$root"   # proc, dev, caches (bind mounts never reach the layer)
+  [ $mode = overlay ] && umount "$root"
+  local layer_root=$upper
+  [ $mode = copy ] && layer_root=$root
+  # Drop run-time litter. In the upper dir, deleting a file just reverts to the
+  # base's version, so this never creates whiteouts.
+  ( cd "$layer_root" && rm -rf var/log/apt/* var/log/dpkg.log var/log/alternatives.log \
+      var/cache/apt/*.bin var/cache/debconf/*-old var/lib/dpkg/*-old tmp/* var/tmp/* root/.cache \
+      var/cache/ldconfig/aux-cache )
+  delta="$dir/layer.tar"
+  if [ $mode = overlay ]; then
+    diff=$(python3 "$LAYERS" delta --lower "$BASE_ROOT" "$upper" "$delta")
+    say "$id: delta layer $(du -h "$delta" | cut -f1), loading $img"
+    python3 "$LAYERS" image --arch "$ARCH" --tag "$img" \
+      --layer "$BASE_TAR:$BASE_DIFF" --layer "$delta:$diff" --skip-layers 1 --env LANG=C.UTF-8 \
+      --label org.warmrun.id="$id" --label org.warmrun.tag="$tag" --label org.warmrun.base="$BASE_TAG" \
+      --history "debootstrap --variant=$VARIANT $SUITE + images/base/setup.sh" \
+      --history "apt-get install --no-install-recommends ${pkgs[*]}" | docker load >/dev/null
+  else
+    find "$root/dev" "$root/proc" "$root/sys" -mindepth 1 -maxdepth 1 -exec rm -rf --one-file-system {} +
+    diff=$(python3 "$LAYERS" tar "$root" "$delta")
+    say "$id: standalone layer $(du -h "$delta" | cut -f1), loading $img"
+    python3 "$LAYERS" image --arch "$ARCH" --tag "$img" --layer "$delta:$diff" --env LANG=C.UTF-8 \
+      --label org.warmrun.id="$id" --label org.warmrun.tag="$tag" --label org.warmrun.base="$BASE_TAG" \
+      --history "debootstrap + apt-get install --no-install-recommends ${pkgs[*]}" | docker load >/dev/null
+  fi
+  rm -rf --one-file-system "$dir"
+  say "$id: built $img in $(since "$t")s"
+}
+
+say "inputs: base $BASE_IMG; languages: ${WANT[*]}; cache $CACHE"
+ensure_base
+declare -A RESULT
+for id in "${WANT[@]}"; do
+  tag=$(lang_tag "$id")
+  img="$PREFIX/$id:$tag"
+  if img_exists "$img"; then
+    say "$id: $img exists, skipping"
+    RESULT[$id]="exists"
+  elif [ -z "$(pkgs_of "$id")" ] && [ ! -f "$HERE/$id/setup.sh" ]; then
+    say "$id: no packages beyond the base; tagging $BASE_IMG as $img"
+    docker tag "$BASE_IMG" "$img"
+    RESULT[$id]="= base"
+  else
+    t=$(now)
+    build_lang "$id" "$tag"
+    RESULT[$id]="built in $(since "$t")s"
+  fi
+  docker tag "$img" "$PREFIX/$id:current"
+done
+
+echo
+printf '%-11s %-34s %-7s %-15s %s\n' ID IMAGE SIZE STATUS VERSION
+for id in "${WANT[@]}"; do
+  img="$PREFIX/$id:$(lang_tag "$id")"
+  size=$(docker image inspect -f '{{.Size}}' "$img" | awk '{ printf "%.0fMB", $1 / 1e6 }')
+  ver="-"
+  if [ -f "$HERE/$id/version" ]; then
+    ver=$(docker run --rm --network none "$img" sh -c "$(cat "$HERE/$id/version")" 2>&1 | head -1 || true)
+  fi
+  printf '%-11s %-34s %-7s %-15s %s\n' "$id" "$img" "$size" "${RESULT[$id]}" "$ver"
+done
+if [ $PRUNE = 1 ]; then
+  for id in base "${WANT[@]}"; do
+    if [ "$id" = base ]; then keep=$BASE_TAG; else keep=$(lang_tag "$id"); fi
+    for ref in $(docker images --format '{{.Repository}}:{{.Tag}}' "$PREFIX/$id"); do
+      case "${ref##*:}" in current|"$keep") continue ;; esac
+      if docker rmi "$ref" >/dev/null 2>&1; then say "pruned $ref"; else say "could not remove $ref (in use?)"; fi
+    done
+  done
+  for f in "$CACHE"/base-*.tar; do
+    case "$f" in "$BASE_TAR"|"$CACHE/base-*.tar") continue ;; esac
+    rm -f "$f" "$f.sha256" && say "pruned $f"
+  done
+fi
+say "done (:current tags updated)"

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# scripts/setup-docker.sh — make sure a Docker engine answers on this machine
+# (Debian 12, root). Idempotent: run it as often as you like.
+#
+#   scripts/setup-docker.sh            engine + debootstrap (needed by images/build.sh)
+#   scripts/setup-docker.sh --runsc    also install gVisor (runsc) and register it as
+#                                      the docker runtime "runsc" (or WARMRUN_RUNSC=1)
+#
+# - If `docker info` answers, the engine is left alone (it is never stopped).
+# - Otherwise: apt-get install docker.io if dockerd is missing, remove a stale
+#   /var/run/docker.pid, start `setsid dockerd` (log: /var/log/dockerd.log) and
+#   wait up to 60 s for `docker info`.
+# - runsc is registered in /etc/docker/daemon.json as
+#   {"runtimes": {"runsc": {"path": "/usr/bin/runsc", "runtimeArgs": ["--network=none"]}}}
+#   (merged into the existing file; other keys are kept). A running dockerd is
+#   sent SIGHUP to reload it. gVisor's runsc needs --network=none on this kind of
+#   machine, so containers using it must run with `docker run --network none`.
+set -euo pipefail
+
+RUNSC=${WARMRUN_RUNSC:-0}
+for a in "$@"; do
+  case "$a" in
+    --runsc) RUNSC=1 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "setup-docker.sh: unknown argument $a (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+say() { echo "[setup-docker] $*"; }
+[ "$(id -u)" = 0 ] || { echo "setup-docker.sh: must run as root" >&2; exit 1; }
+
+APT_UPDATED=0
+apt_install() {  # apt_install PKG... (only the missing ones are passed in)
+  if [ $APT_UPDATED = 0 ]; then
+    say "apt-get update"
+    apt-get update -qq
+    APT_UPDATED=1
+  fi
+  say "apt-get install -y $*"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
+}
+have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+DAEMON_JSON=/etc/docker/daemon.json
+register_runsc() {  # prints "changed" when the file was modified
+  mkdir -p /etc/docker
+  python3 - "$DAEMON_JSON" <<'PY'
+import json, os, sys
+path = sys.argv[1]
+want = {"path": "/usr/bin/runsc", "runtimeArgs": ["--network=none"]}
+cfg = {}
+if os.path.exists(path) and os.path.getsize(path) > 0:
+    with open(path) as f:
+        cfg = json.load(f)
+runtimes = cfg.setdefault("runtimes", {})
+if runtimes.get("runsc") == want:
+    sys.exit(0)
+runtimes["runsc"] = want
+tmp = path + ".tmp"
+with open(tmp, "w") as f:
+    json.dump(cfg, f, indent=2)
+    f.write("\n")
+os.replace(tmp, path)
+print("changed")
+PY
+}
+
+# --- host tools --------------------------------------------------------------
+missing=()
+have_pkg debootstrap || missing+=(debootstrap)
+have_pkg debian-archive-keyring || missing+=(debian-archive-keyring)
+command -v python3 >/dev/null || missing+=(python3)
+command -v dockerd >/dev/null || missing+=(docker.io)
+if [ "$RUNSC" = 1 ] && [ ! -x /usr/bin/runsc ]; then missing+=(runsc); fi
+if [ ${#missing[@]} -gt 0 ]; then
+  apt_install "${missing[@]}"
+else
+  say "packages present: debootstrap, python3, docker.io$([ "$RUNSC" = 1 ] && echo ', runsc')"
+fi
+
+# --- gVisor runtime registration ---------------------------------------------
+runsc_changed=""
+if [ "$RUNSC" = 1 ]; then
+  runsc_changed=$(register_runsc)
+  if [ -n "$runsc_changed" ]; then
+    say "registered runtime runsc in $DAEMON_JSON"
+  else
+    say "runtime runsc already registered in $DAEMON_JSON"
+  fi
+fi
+
+# --- engine ------------------------------------------------------------------
+if docker info >/dev/null 2>&1; then
+  say "docker engine answers ($(docker info -f '{{.ServerVersion}}' 2>/dev/null)); not touching it"
+  if [ -n "$runsc_changed" ]; then
+    pid=$(pidof dockerd || true)
+    if [ -n "$pid" ]; then
+      say "sending SIGHUP to dockerd (pid $pid) to load $DAEMON_JSON"
+      kill -HUP $pid
+      for _ in $(seq 1 20); do
+        docker info -f '{{json .Runtimes}}' 2>/dev/null | grep -q '"runsc"' && break
+        sleep 0.5
+      done
+    else
+      say "warning: dockerd pid not found; restart the engine to load $DAEMON_JSON"
+    fi
+  fi
+else
+  if [ -f /var/run/docker.pid ]; then
+    pid=$(cat /var/run/docker.pid 2>/dev/null || true)
+    if [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = dockerd ]; then
+      say "dockerd (pid $pid) is running but not answering yet"
+    else
+      say "removing stale /var/run/docker.pid"
+      rm -f /var/run/docker.pid
+    fi
+  fi
+  if ! pidof dockerd >/dev/null; then
+    say "starting dockerd (log: /var/log/dockerd.log)"
+    setsid dockerd >/var/log/dockerd.log 2>&1 </dev/null &
+  fi
+  say "waiting for docker info (up to 60 s)"
+  ok=0
+  for i in $(seq 1 60); do
+    if docker info >/dev/null 2>&1; then ok=1; break; fi
+    sleep 1
+  done
+  if [ $ok = 0 ]; then
+    echo "setup-docker.sh: docker engine did not answer within 60 s; last log lines:" >&2
+    tail -20 /var/log/dockerd.log >&2 || true
+    exit 1
+  fi
+  say "docker engine up ($(docker info -f '{{.ServerVersion}}'))"
+fi
+
+if [ "$RUNSC" = 1 ]; then
+  if docker info -f '{{json .Runtimes}}' | grep -q '"runsc"'; then
+    say "runtime runsc available (use: docker run --runtime runsc --network none ...)"
+  else
+    echo "setup-docker.sh: runsc is not listed by docker info; check $DAEMON_JSON and /var/log/dockerd.log" >&2
+    exit 1
+  fi
+fi
+say "ok"

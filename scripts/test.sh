@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The project's test command (README): prepares a fresh Debian 12 machine as root, then
+# runs every test against real Docker containers (and, with the frontend, a real browser).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/cache/warmrun-build/target}
+export CARGO_TERM_COLOR=never
+started=$(date +%s)
+bash scripts/prepare.sh
+cleanup() {
+  # No orphan containers, whatever happened.
+  ids=$(docker ps -aq --filter label=io.warmrun.managed=true 2>/dev/null || true)
+  [ -z "$ids" ] || docker rm -f $ids >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+echo; echo "=== cargo test ($(date +%T))"
+cargo test --workspace 2>&1
+if [ -f scripts/e2e/run.sh ] && [ "${WARMRUN_NO_WEB:-0}" != 1 ]; then
+  echo; echo "=== browser end-to-end ($(date +%T))"
+  bash scripts/e2e/run.sh
+fi
+echo "=== all tests passed in $(( $(date +%s) - started )) s"
