@@ -13,6 +13,8 @@ cleanup() {
   [ -z "$ids" ] || docker rm -f $ids >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
+echo; echo "=== npm packages the tests drive ($(date +%T))"
+(cd server/tests/piston-client && npm ci --no-audit --no-fund --loglevel=error)
 echo; echo "=== cargo test ($(date +%T))"
 cargo test --workspace 2>&1
 if [ -f scripts/e2e/run.sh ] && [ "${WARMRUN_NO_WEB:-0}" != 1 ]; then

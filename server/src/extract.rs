@@ -95,3 +95,40 @@ impl FromRequestParts<SharedState> for Metered {
         Ok(Metered { ip, client })
     }
 }
+
+/// JSON whatever the `Content-Type` says: some Piston clients send JSON as `text/plain`.
+pub struct LenientJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for LenientJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "too_large",
+                        "the request body is too large",
+                    )
+                } else {
+                    ApiError::bad_request(e.body_text())
+                }
+            })?;
+        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let inner = e.inner();
+            if inner.is_data() {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_body",
+                    format!("{}: {inner}", e.path()),
+                )
+            } else {
+                ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", inner.to_string())
+            }
+        })?;
+        Ok(LenientJson(value))
+    }
+}

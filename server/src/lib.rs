@@ -75,6 +75,8 @@ pub fn api_router(state: SharedState) -> Router {
         .route("/api/v1/submissions", post(api::submissions::create))
         .route("/api/v1/submissions/{id}", get(api::submissions::get))
         .route("/api/v1/ws", get(api::ws::upgrade))
+        .route("/api/v2/runtimes", get(api::piston::runtimes))
+        .route("/api/v2/execute", post(api::piston::execute))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))

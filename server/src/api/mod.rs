@@ -3,6 +3,7 @@
 pub mod health;
 pub mod languages;
 pub mod openapi;
+pub mod piston;
 pub mod runs;
 pub mod submissions;
 pub mod ws;
