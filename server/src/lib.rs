@@ -10,6 +10,8 @@ pub mod rate_limit;
 pub mod state;
 pub mod submissions;
 pub mod wire;
+#[cfg(feature = "web")]
+pub mod web;
 
 use crate::config::ServerConfig;
 use crate::error::ApiError;
@@ -60,6 +62,17 @@ async fn housekeeping(state: SharedState) {
         let ready = state.engine.readiness().await.is_ok();
         state.metrics.ready.set(ready as i64);
     }
+}
+
+/// The whole service: the API and, with the `web` feature, the playground pages.
+pub fn app_router(state: SharedState) -> Router {
+    #[cfg(feature = "web")]
+    {
+        let site = state.config.site_root.clone();
+        api_router(state).merge(web::router(site))
+    }
+    #[cfg(not(feature = "web"))]
+    api_router(state)
 }
 
 /// The API routes (everything but the web pages).

@@ -29,7 +29,7 @@ async fn main() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     tracing::info!("listening on http://{}", config.listen);
     let state = server::build_state(config).await?;
-    let app = server::api_router(state.clone());
+    let app = server::app_router(state.clone());
     let token = state.shutdown.clone();
     tokio::spawn(async move {
         shutdown_signal().await;
