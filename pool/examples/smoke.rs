@@ -7,7 +7,11 @@ async fn main() {
     tracing_subscriber::fmt().with_env_filter("info").init();
     let args: Vec<String> = std::env::args().collect();
     let catalog = Catalog::load(args[1].as_ref()).unwrap();
-    let engine = Engine::start(EngineConfig { instance: "smoke".into(), ..Default::default() }, catalog, &prometheus::Registry::new()).await.unwrap();
+    let mut config = EngineConfig { instance: "smoke".into(), ..Default::default() };
+    if std::env::var("WARMRUN_RUNTIME").as_deref() == Ok("runsc") {
+        config.runtime = pool::Runtime::Runsc;
+    }
+    let engine = Engine::start(config, catalog, &prometheus::Registry::new()).await.unwrap();
     for i in 0..5 {
         let t = std::time::Instant::now();
         let r = engine

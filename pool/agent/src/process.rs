@@ -162,7 +162,7 @@ fn winsize(size: TtySize) -> libc::winsize {
 fn open_pty(size: TtySize) -> io::Result<(OwnedFd, OwnedFd)> {
     let mut master = -1;
     let mut slave = -1;
-    let mut ws = winsize(size);
+    let ws = winsize(size);
     // SAFETY: openpty writes two fds on success; we own them afterwards.
     unsafe {
         if libc::openpty(
@@ -170,7 +170,7 @@ fn open_pty(size: TtySize) -> io::Result<(OwnedFd, OwnedFd)> {
             &mut slave,
             std::ptr::null_mut(),
             std::ptr::null_mut(),
-            &mut ws,
+            &ws,
         ) != 0
         {
             return Err(io::Error::last_os_error());

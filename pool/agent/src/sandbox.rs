@@ -67,9 +67,9 @@ impl Sandbox {
         unsafe {
             let pid = libc::fork();
             if pid == 0 {
-                if libc::setgroups(0, std::ptr::null()) != 0
-                    || libc::setresgid(uid, uid, uid) != 0
-                    || libc::setresuid(uid, uid, uid) != 0
+                if libc::syscall(libc::SYS_setgroups, 0, std::ptr::null::<libc::gid_t>()) != 0
+                    || libc::syscall(libc::SYS_setresgid, uid, uid, uid) != 0
+                    || libc::syscall(libc::SYS_setresuid, uid, uid, uid) != 0
                 {
                     libc::_exit(1);
                 }
@@ -127,19 +127,22 @@ impl Sandbox {
         Ok(())
     }
 
-    /// Runs `f` with the effective uid/gid of the sandbox (the agent has no other threads
-    /// touching files meanwhile), then switches back to root.
+    /// Runs `f` on this thread with the effective uid/gid of the sandbox, then switches back
+    /// to root. Raw syscalls change only the calling thread's credentials (libc would
+    /// broadcast the change to every thread with signals, which gVisor mishandles), so the
+    /// agent's other threads stay root throughout.
     fn as_sandbox<T>(&self, f: impl FnOnce() -> T) -> T {
+        let keep = u32::MAX; // -1: leave that id as it is
         // SAFETY: plain credential syscalls; the saved uid stays 0 so we can switch back.
         unsafe {
-            libc::setresgid(u32::MAX, self.uid, u32::MAX);
-            libc::setresuid(u32::MAX, self.uid, u32::MAX);
+            libc::syscall(libc::SYS_setresgid, keep, self.uid, keep);
+            libc::syscall(libc::SYS_setresuid, keep, self.uid, keep);
         }
         let out = f();
         // SAFETY: as above; euid 0 restores the permitted capabilities to effective.
         unsafe {
-            libc::setresuid(u32::MAX, 0, u32::MAX);
-            libc::setresgid(u32::MAX, 0, u32::MAX);
+            libc::syscall(libc::SYS_setresuid, keep, 0, keep);
+            libc::syscall(libc::SYS_setresgid, keep, 0, keep);
         }
         out
     }
