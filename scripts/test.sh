@@ -15,6 +15,11 @@ cleanup() {
 trap cleanup EXIT
 echo; echo "=== npm packages the tests drive ($(date +%T))"
 (cd server/tests/piston-client && npm ci --no-audit --no-fund --loglevel=error)
+echo; echo "=== throwaway PostgreSQL for the snippet store tests ($(date +%T))"
+# Stopped and removed by its watchdog once this script exits.
+WARMRUN_TEST_DATABASE_URL=$(bash scripts/start-postgres.sh --owner $$)
+export WARMRUN_TEST_DATABASE_URL
+echo "WARMRUN_TEST_DATABASE_URL=$WARMRUN_TEST_DATABASE_URL"
 echo; echo "=== cargo test ($(date +%T))"
 cargo test --workspace 2>&1
 if [ -f scripts/e2e/run.sh ] && [ "${WARMRUN_NO_WEB:-0}" != 1 ]; then

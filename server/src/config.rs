@@ -31,6 +31,14 @@ pub struct ServerConfig {
     pub trust_forwarded_for: bool,
     /// How long shutdown waits for running sessions before removing containers.
     pub shutdown_grace_ms: u64,
+    /// Snippets and run statistics in PostgreSQL (`postgres://user:pass@host:5432/db`), or
+    /// an explicit SQLite file (`sqlite:///path/file.db?mode=rwc`). Unset: the SQLite file
+    /// `{data_dir}/warmrun.db`.
+    pub database_url: Option<String>,
+    /// Where the server keeps its own data (the embedded SQLite database); created on start.
+    pub data_dir: PathBuf,
+    /// Largest snippet: code, stdin, title and kept output together, in bytes.
+    pub max_snippet_bytes: usize,
 }
 
 /// Sizes and counts a client may send.
@@ -79,6 +87,9 @@ impl Default for ServerConfig {
             max_submissions: 10_000,
             trust_forwarded_for: false,
             shutdown_grace_ms: 5_000,
+            database_url: None,
+            data_dir: PathBuf::from("/var/lib/warmrun"),
+            max_snippet_bytes: 1024 * 1024,
         }
     }
 }
@@ -117,6 +128,8 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("WARMRUN_QUEUE_CAPACITY", "engine.queue_capacity"),
     ("WARMRUN_RATE_PER_IP", "rate_limit.per_ip_per_s"),
     ("WARMRUN_RATE_BURST", "rate_limit.per_ip_burst"),
+    ("DATABASE_URL", "database_url (postgres://… or sqlite:…)"),
+    ("WARMRUN_DATA_DIR", "data_dir"),
 ];
 
 impl ServerConfig {
@@ -163,6 +176,8 @@ impl ServerConfig {
                 "WARMRUN_QUEUE_CAPACITY" => self.engine.queue_capacity = num(key, &v)?,
                 "WARMRUN_RATE_PER_IP" => self.rate_limit.per_ip_per_s = num(key, &v)?,
                 "WARMRUN_RATE_BURST" => self.rate_limit.per_ip_burst = num(key, &v)?,
+                "DATABASE_URL" => self.database_url = Some(v).filter(|v| !v.is_empty()),
+                "WARMRUN_DATA_DIR" => self.data_dir = v.into(),
                 _ => {}
             }
         }
@@ -184,6 +199,21 @@ mod tests {
         assert!(cfg
             .apply_env(|k| (k == "WARMRUN_MAX_USES").then(|| "x".to_string()))
             .is_err());
+    }
+
+    #[test]
+    fn database_settings_come_from_the_environment() {
+        let mut cfg: ServerConfig = toml::from_str("data_dir = \"/srv/w\"").unwrap();
+        assert_eq!(cfg.database_url, None);
+        assert_eq!(cfg.data_dir, PathBuf::from("/srv/w"));
+        cfg.apply_env(|k| match k {
+            "DATABASE_URL" => Some("postgres://u@db/warmrun".to_string()),
+            "WARMRUN_DATA_DIR" => Some("/data".to_string()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(cfg.database_url.as_deref(), Some("postgres://u@db/warmrun"));
+        assert_eq!(cfg.data_dir, PathBuf::from("/data"));
     }
 
     #[test]

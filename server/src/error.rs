@@ -103,6 +103,29 @@ impl From<PoolError> for ApiError {
     }
 }
 
+impl From<crate::snippets::StoreError> for ApiError {
+    fn from(e: crate::snippets::StoreError) -> ApiError {
+        // The details (hosts, SQL) go to the log, not to clients.
+        tracing::error!("snippet store: {e}");
+        if e.is_unavailable() {
+            ApiError {
+                retry_after_s: Some(5),
+                ..ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "store_unavailable",
+                    "the snippet store is not answering; retry later",
+                )
+            }
+        } else {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the snippet store failed",
+            )
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut resp = (self.status, axum::Json(self.body())).into_response();

@@ -7,11 +7,12 @@ pub mod error;
 pub mod extract;
 pub mod metrics;
 pub mod rate_limit;
+pub mod snippets;
 pub mod state;
 pub mod submissions;
-pub mod wire;
 #[cfg(feature = "web")]
 pub mod web;
+pub mod wire;
 
 use crate::config::ServerConfig;
 use crate::error::ApiError;
@@ -30,6 +31,8 @@ use tokio_util::sync::CancellationToken;
 /// Starts the engine and builds the shared state.
 pub async fn build_state(config: ServerConfig) -> anyhow::Result<SharedState> {
     let catalog = Catalog::load(&config.catalog)?;
+    // The store first: a wrong database setting fails before any container starts.
+    let snippets = snippets::Snippets::open(&config).await?;
     let registry = prometheus::Registry::new();
     let engine = Engine::start(config.engine.clone(), catalog, &registry).await?;
     let metrics = metrics::ServerMetrics::new(&registry)?;
@@ -40,6 +43,7 @@ pub async fn build_state(config: ServerConfig) -> anyhow::Result<SharedState> {
         registry,
         metrics,
         submissions: Default::default(),
+        snippets,
         sessions: Default::default(),
         shutdown: CancellationToken::new(),
     });
@@ -88,6 +92,9 @@ pub fn api_router(state: SharedState) -> Router {
         .route("/api/v1/submissions", post(api::submissions::create))
         .route("/api/v1/submissions/{id}", get(api::submissions::get))
         .route("/api/v1/ws", get(api::ws::upgrade))
+        .route("/api/v1/snippets", post(api::snippets::create))
+        .route("/api/v1/snippets/{id}", get(api::snippets::get))
+        .route("/api/v1/stats", get(api::stats::get))
         .route("/api/v2/runtimes", get(api::piston::runtimes))
         .route("/api/v2/execute", post(api::piston::execute))
         .fallback(not_found)
@@ -151,5 +158,7 @@ pub async fn serve(
         }
     }
     state.engine.shutdown().await;
+    // Runs that finished during the grace period are counted before the store closes.
+    state.snippets.close().await;
     Ok(())
 }

@@ -42,7 +42,10 @@ impl ServerMetrics {
                 &["outcome"],
             )?,
             rate_limited: IntCounterVec::new(
-                Opts::new("warmrun_rate_limited_total", "Requests refused by a rate limit"),
+                Opts::new(
+                    "warmrun_rate_limited_total",
+                    "Requests refused by a rate limit",
+                ),
                 &["scope"],
             )?,
             rejected: IntCounterVec::new(

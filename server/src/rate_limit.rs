@@ -36,7 +36,9 @@ impl Limiters {
             per_key: cfg
                 .keys
                 .iter()
-                .filter_map(|(k, q)| Some((k.clone(), RateLimiter::keyed(quota(q.per_s, q.burst)?))))
+                .filter_map(|(k, q)| {
+                    Some((k.clone(), RateLimiter::keyed(quota(q.per_s, q.burst)?)))
+                })
                 .collect(),
             clock: DefaultClock::default(),
         }

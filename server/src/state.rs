@@ -3,9 +3,10 @@
 use crate::config::ServerConfig;
 use crate::metrics::ServerMetrics;
 use crate::rate_limit::Limiters;
+use crate::snippets::Snippets;
 use crate::submissions::Submissions;
 use dashmap::DashMap;
-use pool::Engine;
+use pool::{Engine, RunOutcome};
 use std::net::IpAddr;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -18,6 +19,8 @@ pub struct AppState {
     pub metrics: ServerMetrics,
     pub limiters: Limiters,
     pub submissions: Submissions,
+    /// Saved snippets and run statistics (SQLite or PostgreSQL).
+    pub snippets: Snippets,
     /// Open WebSocket sessions per client address.
     pub sessions: DashMap<IpAddr, usize>,
     /// Fires when the server shuts down; sessions end their runs and close.
@@ -34,6 +37,14 @@ pub struct SessionSlot {
 }
 
 impl AppState {
+    /// Counts a finished run in the statistics (`language` may be an alias). Off the hot
+    /// path: it only queues a record for the store's batch writer.
+    pub fn record_run(&self, language: &str, outcome: &RunOutcome) {
+        if let Ok(lang) = self.engine.language(language) {
+            self.snippets.record_run(lang.id.as_str(), outcome);
+        }
+    }
+
     /// Takes a session slot for `ip`, unless it has its maximum open already.
     pub fn open_session(self: &Arc<Self>, ip: IpAddr) -> Option<SessionSlot> {
         let mut n = self.sessions.entry(ip).or_insert(0);
@@ -53,11 +64,9 @@ impl AppState {
 impl Drop for SessionSlot {
     fn drop(&mut self) {
         self.state.metrics.ws_active.dec();
-        self.state
-            .sessions
-            .remove_if_mut(&self.ip, |_, n| {
-                *n -= 1;
-                *n == 0
-            });
+        self.state.sessions.remove_if_mut(&self.ip, |_, n| {
+            *n -= 1;
+            *n == 0
+        });
     }
 }

@@ -12,9 +12,13 @@ use uuid::Uuid;
 pub enum SubmissionState {
     Queued,
     Running,
-    Finished { result: RunResultJson },
+    Finished {
+        result: Box<RunResultJson>,
+    },
     /// It could not run (e.g. its language's queue was full).
-    Failed { error: serde_json::Value },
+    Failed {
+        error: serde_json::Value,
+    },
 }
 
 struct Entry {

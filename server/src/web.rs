@@ -68,7 +68,11 @@ mod tests {
     fn site() -> PathBuf {
         let dir = std::env::temp_dir().join(format!("warmrun-web-test-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("pkg/js")).unwrap();
-        std::fs::write(dir.join("pkg/style.css"), "body { color: red; }\n".repeat(200)).unwrap();
+        std::fs::write(
+            dir.join("pkg/style.css"),
+            "body { color: red; }\n".repeat(200),
+        )
+        .unwrap();
         dir
     }
 
@@ -81,14 +85,20 @@ mod tests {
         assert_eq!(status, StatusCode::OK);
         let html = String::from_utf8(body).unwrap();
         assert!(html.contains("wr-playground"), "{html}");
-        assert!(html.contains("/pkg/frontend.js"), "hydration script: {html}");
+        assert!(
+            html.contains("/pkg/frontend.js"),
+            "hydration script: {html}"
+        );
         assert!(html.contains("/pkg/style.css"), "{html}");
 
         let (status, _, body) = get(app.clone(), "/embed?lang=go&code=x%3C1", None).await;
         assert_eq!(status, StatusCode::OK);
         let html = String::from_utf8(body).unwrap();
         assert!(html.contains("wr-embed-page"));
-        assert!(html.contains("x&lt;1"), "code is escaped into the editor: {html}");
+        assert!(
+            html.contains("x&lt;1"),
+            "code is escaped into the editor: {html}"
+        );
         assert!(!html.contains("wr-page-header"));
 
         let (status, _, body) = get(app.clone(), "/s/abc123", None).await;

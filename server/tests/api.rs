@@ -95,13 +95,14 @@ fn submissions_are_polled_until_finished() {
         }
         assert_eq!(last["status"], "finished", "{last}");
         assert_eq!(last["result"]["stdout"], "done\n");
-        let missing = reqwest::get(s.url(
-            "/api/v1/submissions/00000000-0000-4000-8000-000000000000",
-        ))
-        .await
-        .unwrap();
+        let missing =
+            reqwest::get(s.url("/api/v1/submissions/00000000-0000-4000-8000-000000000000"))
+                .await
+                .unwrap();
         assert_eq!(missing.status(), 404);
-        let bad = reqwest::get(s.url("/api/v1/submissions/nope")).await.unwrap();
+        let bad = reqwest::get(s.url("/api/v1/submissions/nope"))
+            .await
+            .unwrap();
         assert_eq!(bad.status(), 400);
     });
 }
@@ -140,13 +141,34 @@ fn metric(text: &str, name: &str, labels: &[&str]) -> f64 {
 fn metrics_move_when_runs_happen() {
     let s = shared();
     rt().block_on(async {
-        let before = reqwest::get(s.url("/metrics")).await.unwrap().text().await.unwrap();
-        let runs_before = metric(&before, "warmrun_runs_total", &["language=\"bash\"", "verdict=\"ok\""]);
-        let (status, _, _) =
-            post(&s.url("/api/v1/runs"), json!({"language": "bash", "code": "echo hi"})).await;
+        let before = reqwest::get(s.url("/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let runs_before = metric(
+            &before,
+            "warmrun_runs_total",
+            &["language=\"bash\"", "verdict=\"ok\""],
+        );
+        let (status, _, _) = post(
+            &s.url("/api/v1/runs"),
+            json!({"language": "bash", "code": "echo hi"}),
+        )
+        .await;
         assert_eq!(status, 200);
-        let after = reqwest::get(s.url("/metrics")).await.unwrap().text().await.unwrap();
-        let runs_after = metric(&after, "warmrun_runs_total", &["language=\"bash\"", "verdict=\"ok\""]);
+        let after = reqwest::get(s.url("/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let runs_after = metric(
+            &after,
+            "warmrun_runs_total",
+            &["language=\"bash\"", "verdict=\"ok\""],
+        );
         assert_eq!(runs_after, runs_before + 1.0);
         for name in [
             "warmrun_run_seconds_bucket",
@@ -160,7 +182,11 @@ fn metrics_move_when_runs_happen() {
             assert!(after.contains(name), "{name} missing from /metrics");
         }
         assert!(
-            metric(&after, "warmrun_http_requests_total", &["route=\"/api/v1/runs\"", "status=\"200\""]) >= 1.0
+            metric(
+                &after,
+                "warmrun_http_requests_total",
+                &["route=\"/api/v1/runs\"", "status=\"200\""]
+            ) >= 1.0
         );
     });
 }

@@ -5,7 +5,14 @@ mod common;
 use common::*;
 use serde_json::json;
 
-async fn expect_error(method: &str, path: &str, body: Option<&str>, ctype: Option<&str>, status: u16, code: &str) {
+async fn expect_error(
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    ctype: Option<&str>,
+    status: u16,
+    code: &str,
+) {
     let s = shared();
     let mut req = http().request(method.parse().unwrap(), s.url(path));
     if let Some(b) = body {
@@ -24,34 +31,134 @@ async fn expect_error(method: &str, path: &str, body: Option<&str>, ctype: Optio
 
 #[test]
 fn bad_requests_get_json_errors() {
+    // Start the shared server here, not inside block_on (starting it blocks on the runtime).
+    shared();
     let j = Some("application/json");
     rt().block_on(async {
-        expect_error("POST", "/api/v1/runs", Some("{not json"), j, 400, "malformed_json").await;
-        expect_error("POST", "/api/v1/runs", Some(r#"{"language":"python","code":"x","bogus":1}"#), j, 422, "invalid_body").await;
-        expect_error("POST", "/api/v1/runs", Some(r#"{"language":"cobol","code":"x"}"#), j, 400, "unknown_language").await;
-        expect_error("POST", "/api/v1/runs", Some(r#"{"language":"python"}"#), j, 400, "bad_request").await;
-        expect_error("POST", "/api/v1/runs", Some(r#"{"language":"python","code":"x","files":[{"name":"a","content":""}]}"#), j, 400, "bad_request").await;
-        expect_error("POST", "/api/v1/runs", Some(r#"{"language":"python","code":"x","limits":{"wall_ms":999999999}}"#), j, 400, "bad_request").await;
-        expect_error("POST", "/api/v1/runs", Some(r#"{"language":"python","code":"x","limits":{"wall_ms":0}}"#), j, 400, "bad_request").await;
-        expect_error("POST", "/api/v1/runs", Some(r#"{"language":"python","code":"x","limits":{"bogus":1}}"#), j, 422, "invalid_body").await;
-        expect_error("POST", "/api/v1/runs", Some(r#"{"language":"python","files":[{"name":"../x.py","content":"x"}]}"#), j, 400, "bad_request").await;
-        expect_error("POST", "/api/v1/runs", Some(r#"{"language":"python","code":"x"}"#), None, 415, "unsupported_media_type").await;
-        let big = format!(r#"{{"language":"python","code":"{}"}}"#, "x".repeat(3 * 1024 * 1024));
+        expect_error(
+            "POST",
+            "/api/v1/runs",
+            Some("{not json"),
+            j,
+            400,
+            "malformed_json",
+        )
+        .await;
+        expect_error(
+            "POST",
+            "/api/v1/runs",
+            Some(r#"{"language":"python","code":"x","bogus":1}"#),
+            j,
+            422,
+            "invalid_body",
+        )
+        .await;
+        expect_error(
+            "POST",
+            "/api/v1/runs",
+            Some(r#"{"language":"cobol","code":"x"}"#),
+            j,
+            400,
+            "unknown_language",
+        )
+        .await;
+        expect_error(
+            "POST",
+            "/api/v1/runs",
+            Some(r#"{"language":"python"}"#),
+            j,
+            400,
+            "bad_request",
+        )
+        .await;
+        expect_error(
+            "POST",
+            "/api/v1/runs",
+            Some(r#"{"language":"python","code":"x","files":[{"name":"a","content":""}]}"#),
+            j,
+            400,
+            "bad_request",
+        )
+        .await;
+        expect_error(
+            "POST",
+            "/api/v1/runs",
+            Some(r#"{"language":"python","code":"x","limits":{"wall_ms":999999999}}"#),
+            j,
+            400,
+            "bad_request",
+        )
+        .await;
+        expect_error(
+            "POST",
+            "/api/v1/runs",
+            Some(r#"{"language":"python","code":"x","limits":{"wall_ms":0}}"#),
+            j,
+            400,
+            "bad_request",
+        )
+        .await;
+        expect_error(
+            "POST",
+            "/api/v1/runs",
+            Some(r#"{"language":"python","code":"x","limits":{"bogus":1}}"#),
+            j,
+            422,
+            "invalid_body",
+        )
+        .await;
+        expect_error(
+            "POST",
+            "/api/v1/runs",
+            Some(r#"{"language":"python","files":[{"name":"../x.py","content":"x"}]}"#),
+            j,
+            400,
+            "bad_request",
+        )
+        .await;
+        expect_error(
+            "POST",
+            "/api/v1/runs",
+            Some(r#"{"language":"python","code":"x"}"#),
+            None,
+            415,
+            "unsupported_media_type",
+        )
+        .await;
+        let big = format!(
+            r#"{{"language":"python","code":"{}"}}"#,
+            "x".repeat(3 * 1024 * 1024)
+        );
         expect_error("POST", "/api/v1/runs", Some(&big), j, 413, "too_large").await;
         let code = "x".repeat(600 * 1024);
         let body = json!({"language": "python", "code": code}).to_string();
         expect_error("POST", "/api/v1/runs", Some(&body), j, 400, "bad_request").await;
-        let files: Vec<_> = (0..40).map(|i| json!({"name": format!("f{i}.py"), "content": ""})).collect();
+        let files: Vec<_> = (0..40)
+            .map(|i| json!({"name": format!("f{i}.py"), "content": ""}))
+            .collect();
         let body = json!({"language": "python", "files": files}).to_string();
         expect_error("POST", "/api/v1/runs", Some(&body), j, 400, "bad_request").await;
         let stdin = "x".repeat(1500 * 1024);
         let body = json!({"language": "python", "code": "x", "stdin": stdin}).to_string();
         expect_error("POST", "/api/v1/runs", Some(&body), j, 400, "bad_request").await;
         expect_error("GET", "/api/v1/nope", None, None, 404, "not_found").await;
-        expect_error("DELETE", "/api/v1/runs", None, None, 405, "method_not_allowed").await;
+        expect_error(
+            "DELETE",
+            "/api/v1/runs",
+            None,
+            None,
+            405,
+            "method_not_allowed",
+        )
+        .await;
         expect_error("GET", "/api/v1/ws", None, None, 400, "websocket_required").await;
-        let r = http().post(shared().url("/api/v1/runs")).header("x-api-key", "nope")
-            .json(&json!({"language":"python","code":"print(1)"})).send().await.unwrap();
+        let r = http()
+            .post(shared().url("/api/v1/runs"))
+            .header("x-api-key", "nope")
+            .json(&json!({"language":"python","code":"print(1)"}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 401);
     });
 }
@@ -64,24 +171,38 @@ fn bad_frames_get_error_frames_and_the_socket_stays_usable() {
         for (frame, code) in [
             ("{nope", "bad_request"),
             (r#"{"type":"fly"}"#, "bad_request"),
-            (r#"{"type":"run","language":"cobol","code":"x"}"#, "unknown_language"),
+            (
+                r#"{"type":"run","language":"cobol","code":"x"}"#,
+                "unknown_language",
+            ),
             (r#"{"type":"run","language":"python"}"#, "bad_request"),
             (r#"{"type":"stdin","data":"x"}"#, "no_run"),
-            (r#"{"type":"run","language":"python","code":"x","limits":{"memory_mb":99999}}"#, "bad_request"),
+            (
+                r#"{"type":"run","language":"python","code":"x","limits":{"memory_mb":99999}}"#,
+                "bad_request",
+            ),
         ] {
             use futures_util::SinkExt;
-            ws.send(tokio_tungstenite::tungstenite::Message::Text(frame.into())).await.unwrap();
+            ws.send(tokio_tungstenite::tungstenite::Message::Text(frame.into()))
+                .await
+                .unwrap();
             let f = ws_next(&mut ws).await;
             assert_eq!(f["type"], "error", "{frame}: {f}");
             assert_eq!(f["code"], code, "{frame}: {f}");
         }
         {
             use futures_util::SinkExt;
-            ws.send(tokio_tungstenite::tungstenite::Message::Binary(vec![1, 2, 3].into())).await.unwrap();
+            ws.send(tokio_tungstenite::tungstenite::Message::Binary(
+                vec![1, 2, 3].into(),
+            ))
+            .await
+            .unwrap();
             let f = ws_next(&mut ws).await;
             assert_eq!(f["code"], "bad_request");
             let big = json!({"type": "stdin", "data": "x".repeat(1100 * 1024)}).to_string();
-            ws.send(tokio_tungstenite::tungstenite::Message::Text(big.into())).await.unwrap();
+            ws.send(tokio_tungstenite::tungstenite::Message::Text(big.into()))
+                .await
+                .unwrap();
             let f = ws_next(&mut ws).await;
             assert_eq!(f["code"], "too_large");
         }

@@ -22,8 +22,11 @@ fn a_full_queue_answers_503_and_queued_sessions_see_their_position() {
         let q = ws_next(&mut b).await;
         assert_eq!(q, json!({"type": "queued", "position": 1}));
         // The queue is full now: HTTP gets 503 with Retry-After, a socket an error frame.
-        let (status, headers, body) =
-            post(&s.url("/api/v1/runs"), json!({"language": "bash", "code": "echo c"})).await;
+        let (status, headers, body) = post(
+            &s.url("/api/v1/runs"),
+            json!({"language": "bash", "code": "echo c"}),
+        )
+        .await;
         assert_eq!(status, 503, "{body}");
         assert_eq!(body["error"]["code"], "queue_full");
         assert!(headers.contains_key("retry-after"));
@@ -44,15 +47,21 @@ fn rate_limits_answer_429_with_retry_after() {
     cfg.rate_limit.per_ip_burst = 2;
     cfg.rate_limit.keys.insert(
         "k1".into(),
-        server::config::KeyQuota { per_s: 100, burst: 100 },
+        server::config::KeyQuota {
+            per_s: 100,
+            burst: 100,
+        },
     );
     let s = start(cfg);
     rt().block_on(async {
         let mut statuses = Vec::new();
         let mut retry_after = None;
         for _ in 0..4 {
-            let (status, headers, _) =
-                post(&s.url("/api/v1/runs"), json!({"language": "bash", "code": "true"})).await;
+            let (status, headers, _) = post(
+                &s.url("/api/v1/runs"),
+                json!({"language": "bash", "code": "true"}),
+            )
+            .await;
             if status == 429 {
                 retry_after = headers.get("retry-after").cloned();
             }
@@ -70,7 +79,14 @@ fn rate_limits_answer_429_with_retry_after() {
             .await
             .unwrap();
         assert_eq!(r.status(), 200);
-        let m = reqwest::get(s.url("/metrics")).await.unwrap().text().await.unwrap();
-        assert!(m.lines().any(|l| l.starts_with("warmrun_rate_limited_total{scope=\"ip\"}") && !l.ends_with(" 0")));
+        let m = reqwest::get(s.url("/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(m.lines().any(
+            |l| l.starts_with("warmrun_rate_limited_total{scope=\"ip\"}") && !l.ends_with(" 0")
+        ));
     });
 }

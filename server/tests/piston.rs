@@ -76,6 +76,10 @@ fn the_npm_piston_client_works_unchanged() {
         .output()
         .expect("node runs");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.contains("7 passed, 0 failed"), "{text}");
 }

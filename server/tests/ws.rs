@@ -45,7 +45,11 @@ fn two_runs_follow_each_other_on_one_socket() {
     rt().block_on(async {
         let mut ws = ws_connect(s).await;
         for i in 0..2 {
-            ws_send(&mut ws, run_frame("bash", &format!("echo run {i}; echo oops >&2; exit {i}"))).await;
+            ws_send(
+                &mut ws,
+                run_frame("bash", &format!("echo run {i}; echo oops >&2; exit {i}")),
+            )
+            .await;
             let (frames, out, err) = ws_until_exit(&mut ws).await;
             assert_eq!(out, format!("run {i}\n"));
             assert_eq!(err, "oops\n");

@@ -19,7 +19,10 @@ pub async fn readyz(State(state): State<SharedState>) -> (StatusCode, Json<serde
     match state.engine.readiness().await {
         Ok(()) => {
             state.metrics.ready.set(1);
-            (StatusCode::OK, Json(json!({ "ready": true, "pools": pools })))
+            (
+                StatusCode::OK,
+                Json(json!({ "ready": true, "pools": pools })),
+            )
         }
         Err(problems) => {
             state.metrics.ready.set(0);
@@ -39,5 +42,8 @@ pub async fn metrics(State(state): State<SharedState>) -> impl IntoResponse {
     if let Err(e) = encoder.encode(&state.registry.gather(), &mut buf) {
         tracing::error!("encoding metrics failed: {e}");
     }
-    ([(header::CONTENT_TYPE, encoder.format_type().to_string())], buf)
+    (
+        [(header::CONTENT_TYPE, encoder.format_type().to_string())],
+        buf,
+    )
 }

@@ -5,5 +5,7 @@ pub mod languages;
 pub mod openapi;
 pub mod piston;
 pub mod runs;
+pub mod snippets;
+pub mod stats;
 pub mod submissions;
 pub mod ws;

@@ -114,7 +114,8 @@ impl IntoResponse for PistonError {
         let mut resp = (self.0.status, Json(body)).into_response();
         if let Some(s) = self.0.retry_after_s {
             if let Ok(v) = s.to_string().parse() {
-                resp.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+                resp.headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, v);
             }
         }
         resp
@@ -174,6 +175,7 @@ pub async fn execute(
             "the run ended without a result",
         )
     })?;
+    state.record_run(lang.id.as_str(), &exit);
     if exit.exit.verdict == Verdict::CompileError {
         // The program never ran: Piston reports an empty run stage.
         run.message = Some("compilation failed".into());
@@ -208,7 +210,16 @@ fn judge(stage: &mut Stage, exit: &pool::ExitReport) {
     };
     stage.status = status;
     stage.message = message.map(str::to_string);
-    if stage.signal.is_none() && matches!(exit.verdict, Verdict::TimeLimit | Verdict::CpuLimit | Verdict::MemoryLimit | Verdict::OutputLimit | Verdict::Killed) {
+    if stage.signal.is_none()
+        && matches!(
+            exit.verdict,
+            Verdict::TimeLimit
+                | Verdict::CpuLimit
+                | Verdict::MemoryLimit
+                | Verdict::OutputLimit
+                | Verdict::Killed
+        )
+    {
         stage.signal = Some("SIGKILL".into());
     }
 }
@@ -291,7 +302,9 @@ fn to_request(
     max: &pool::Limits,
 ) -> Result<RunRequest, ApiError> {
     if body.files.is_empty() {
-        return Err(ApiError::bad_request("files must contain at least one file"));
+        return Err(ApiError::bad_request(
+            "files must contain at least one file",
+        ));
     }
     let mut files = Vec::with_capacity(body.files.len());
     for (i, f) in body.files.into_iter().enumerate() {
@@ -314,8 +327,16 @@ fn to_request(
     };
     let memory_mb = match body.run_memory_limit {
         None | Some(-1) => None,
-        Some(b) if b >= 1 => Some((b as u64).div_ceil(1024 * 1024).max(pool::catalog::MIN_MEMORY_MB)),
-        Some(b) => return Err(ApiError::bad_request(format!("run_memory_limit {b} is invalid"))),
+        Some(b) if b >= 1 => Some(
+            (b as u64)
+                .div_ceil(1024 * 1024)
+                .max(pool::catalog::MIN_MEMORY_MB),
+        ),
+        Some(b) => {
+            return Err(ApiError::bad_request(format!(
+                "run_memory_limit {b} is invalid"
+            )))
+        }
     };
     if let Some(mb) = memory_mb {
         if mb > max.memory_mb {
@@ -325,7 +346,11 @@ fn to_request(
             )));
         }
     }
-    let _ = ms("compile_cpu_time", body.compile_cpu_time, max.compile_wall_ms)?;
+    let _ = ms(
+        "compile_cpu_time",
+        body.compile_cpu_time,
+        max.compile_wall_ms,
+    )?;
     let limits = LimitOverrides {
         wall_ms: ms("run_timeout", body.run_timeout, max.wall_ms)?,
         cpu_ms: ms("run_cpu_time", body.run_cpu_time, max.cpu_ms)?,
@@ -354,7 +379,11 @@ fn decode(content: &str, encoding: Option<&str>) -> Result<String, ApiError> {
         "utf8" => return Ok(content.to_string()),
         "hex" => (0..content.len())
             .step_by(2)
-            .map(|i| content.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+            .map(|i| {
+                content
+                    .get(i..i + 2)
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+            })
             .collect::<Option<Vec<u8>>>()
             .ok_or_else(|| ApiError::bad_request("file content is not valid hex"))?,
         "base64" => {

@@ -15,11 +15,19 @@ pub async fn create(
     ApiJson(body): ApiJson<RunBody>,
 ) -> Result<Json<RunResultJson>, ApiError> {
     let req = body.into_request()?;
+    let language = req.language.clone();
     match state.engine.execute(req).await {
-        Ok(result) => Ok(Json((&result).into())),
+        Ok(result) => {
+            state.record_run(&language, &result.outcome);
+            Ok(Json((&result).into()))
+        }
         Err(e) => {
             if matches!(e, PoolError::QueueFull(_)) {
-                state.metrics.rejected.with_label_values(&["queue_full"]).inc();
+                state
+                    .metrics
+                    .rejected
+                    .with_label_values(&["queue_full"])
+                    .inc();
             }
             Err(e.into())
         }

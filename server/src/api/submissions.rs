@@ -20,7 +20,10 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let req = body.into_request()?;
     // Resolve the language now so an unknown one is refused here, not in the background.
-    state.engine.language(&req.language).map_err(ApiError::from)?;
+    state
+        .engine
+        .language(&req.language)
+        .map_err(ApiError::from)?;
     if state.submissions.len() >= state.config.max_submissions {
         return Err(ApiError {
             retry_after_s: Some(5),
@@ -32,16 +35,18 @@ pub async fn create(
         });
     }
     let id = state.submissions.insert();
+    let language = req.language.clone();
     let bg = state.clone();
     tokio::spawn(async move {
         match bg.engine.lease_and_start(req, &mut |_| {}).await {
             Ok(handle) => {
                 bg.submissions.set(id, SubmissionState::Running);
                 let result = handle.collect().await;
+                bg.record_run(&language, &result.outcome);
                 bg.submissions.set(
                     id,
                     SubmissionState::Finished {
-                        result: RunResultJson::from(&result),
+                        result: Box::new(RunResultJson::from(&result)),
                     },
                 );
             }
@@ -53,7 +58,10 @@ pub async fn create(
             ),
         }
     });
-    Ok((StatusCode::ACCEPTED, Json(json!({ "id": id, "status": "queued" }))))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "id": id, "status": "queued" })),
+    ))
 }
 
 /// A submission's status, with its result once finished.

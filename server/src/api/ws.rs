@@ -40,7 +40,11 @@ pub async fn upgrade(
             .rejected
             .with_label_values(&["sessions_per_ip"])
             .inc();
-        state.metrics.ws_opened.with_label_values(&["refused"]).inc();
+        state
+            .metrics
+            .ws_opened
+            .with_label_values(&["refused"])
+            .inc();
         return Err(ApiError {
             retry_after_s: Some(5),
             ..ApiError::new(
@@ -53,7 +57,11 @@ pub async fn upgrade(
             )
         });
     };
-    state.metrics.ws_opened.with_label_values(&["accepted"]).inc();
+    state
+        .metrics
+        .ws_opened
+        .with_label_values(&["accepted"])
+        .inc();
     // Frames a little above the limit are read and refused politely; far larger ones end
     // the connection.
     let max = state.config.limits.frame_bytes;
@@ -80,12 +88,15 @@ enum Phase {
         fut: Leasing,
         positions: mpsc::UnboundedReceiver<usize>,
         pending: Vec<RunControl>,
+        /// As the client named it, for the statistics.
+        language: String,
     },
     /// Running; output is re-assembled into whole UTF-8 characters per stream.
     Running {
         handle: RunHandle,
         stdout: Utf8Chunker,
         stderr: Utf8Chunker,
+        language: String,
     },
 }
 
@@ -269,7 +280,11 @@ impl Session {
     }
 
     fn reject(&self, reason: &str) {
-        self.state.metrics.rejected.with_label_values(&[reason]).inc();
+        self.state
+            .metrics
+            .rejected
+            .with_label_values(&[reason])
+            .inc();
     }
 
     async fn start_run(&mut self, frame: ClientFrame) -> bool {
@@ -298,6 +313,7 @@ impl Session {
             }
         };
         let engine = self.state.engine.clone();
+        let language = req.language.clone();
         let (pos_tx, positions) = mpsc::unbounded_channel();
         let fut: Leasing = Box::pin(async move {
             engine
@@ -310,14 +326,17 @@ impl Session {
             fut,
             positions,
             pending: Vec::new(),
+            language,
         };
         true
     }
 
     async fn on_leased(&mut self, result: Result<RunHandle, PoolError>) -> bool {
-        let pending = match std::mem::replace(&mut self.phase, Phase::Idle) {
-            Phase::Leasing { pending, .. } => pending,
-            _ => Vec::new(),
+        let (pending, language) = match std::mem::replace(&mut self.phase, Phase::Idle) {
+            Phase::Leasing {
+                pending, language, ..
+            } => (pending, language),
+            _ => (Vec::new(), String::new()),
         };
         match result {
             Ok(handle) => {
@@ -328,13 +347,17 @@ impl Session {
                     handle,
                     stdout: Utf8Chunker::default(),
                     stderr: Utf8Chunker::default(),
+                    language,
                 };
                 true
             }
             Err(e) => {
                 if matches!(e, PoolError::QueueFull(_)) {
                     self.reject("queue_full");
-                } else if matches!(e, PoolError::InvalidRequest(_) | PoolError::UnknownLanguage(_)) {
+                } else if matches!(
+                    e,
+                    PoolError::InvalidRequest(_) | PoolError::UnknownLanguage(_)
+                ) {
                     self.reject("bad_request");
                 }
                 self.error(&ApiError::from(e)).await
@@ -343,7 +366,13 @@ impl Session {
     }
 
     async fn on_event(&mut self, ev: Option<RunEvent>) -> bool {
-        let Phase::Running { stdout, stderr, .. } = &mut self.phase else {
+        let Phase::Running {
+            stdout,
+            stderr,
+            language,
+            ..
+        } = &mut self.phase
+        else {
             return true;
         };
         let frame = match ev {
@@ -357,6 +386,7 @@ impl Session {
                 data: stderr.push(&b),
             },
             Some(RunEvent::Exit(outcome)) => {
+                self.state.record_run(language, &outcome);
                 let (rest_out, rest_err) = (stdout.finish(), stderr.finish());
                 self.phase = Phase::Idle;
                 if !rest_out.is_empty() && !self.send(&ServerFrame::Stdout { data: rest_out }).await

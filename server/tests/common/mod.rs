@@ -12,9 +12,8 @@ use std::time::Duration;
 use tokio::runtime::Runtime;
 use tokio_tungstenite::tungstenite::Message;
 
-pub type Ws = tokio_tungstenite::WebSocketStream<
-    tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
->;
+pub type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// The runtime every test body runs on, so servers outlive single tests.
 pub fn rt() -> &'static Runtime {
@@ -44,9 +43,7 @@ impl TestServer {
 pub fn config(instance: &str, langs: &[&str]) -> ServerConfig {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut catalog = pool::Catalog::load(&root.join("images/languages.toml")).unwrap();
-    catalog
-        .languages
-        .retain(|l| langs.contains(&l.id.as_str()));
+    catalog.languages.retain(|l| langs.contains(&l.id.as_str()));
     for l in &mut catalog.languages {
         l.pool.min_idle = 1;
     }
@@ -58,6 +55,11 @@ pub fn config(instance: &str, langs: &[&str]) -> ServerConfig {
         ..ServerConfig::default()
     };
     cfg.engine.instance = instance.to_string();
+    // Each test server has its own SQLite store, fresh for every run of the tests.
+    let data = std::env::temp_dir().join(format!("warmrun-{instance}-data"));
+    let _ = std::fs::remove_dir_all(&data);
+    cfg.data_dir = data;
+    cfg.database_url = None;
     if let Ok(agent) = std::env::var("WARMRUN_AGENT") {
         cfg.engine.agent_path = agent.into();
     }
