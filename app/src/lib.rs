@@ -1,1 +1,178 @@
-//! Leptos components and pages, shared by SSR and the browser.
+//! warmrun's web UI: Leptos components and pages, shared by server-side rendering
+//! (feature `ssr`, used by the server through `leptos_axum`) and the browser (feature
+//! `hydrate`, built by the `frontend` crate; or `csr` in a client-rendered app).
+//!
+//! Public components, usable from other Leptos 0.8 apps:
+//! - [`Playground`]: language picker, editor, terminal, Run/Stop/Clear/Share, status line.
+//! - [`CodeEditor`]: the CodeMirror 6 editor alone.
+//! - [`Terminal`] with [`TerminalControl`]: the xterm.js terminal alone.
+//!
+//! The editor and terminal are JavaScript bundles (CodeMirror 6, xterm.js) that
+//! `scripts/build-frontend.sh` builds from pinned npm packages into `<site>/pkg/js/`,
+//! next to the wasm-bindgen output; `pkg/style.css` holds the styles. An app embedding
+//! the components serves those files too (see `examples/embed.rs`).
+//!
+//! Pages ([`App`]): `/` the playground, `/embed` the playground without page chrome for
+//! iframes (query `lang`, `code`), `/s/:id` a shared snippet (not stored yet: shows a
+//! notice and a fresh playground).
+
+pub mod api;
+#[cfg(target_arch = "wasm32")]
+mod client;
+mod editor;
+#[cfg(target_arch = "wasm32")]
+mod js;
+mod playground;
+mod terminal;
+
+pub use editor::CodeEditor;
+pub use playground::{Phase, Playground};
+pub use terminal::{InputMode, Terminal, TerminalControl};
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, Meta, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    hooks::{use_params_map, use_query_map},
+    path,
+};
+
+/// Where the site's static files are served: wasm-bindgen output, `js/` bundles and
+/// `style.css`.
+pub const PKG_PATH: &str = "/pkg";
+
+/// A green "run" triangle, inline so that it costs no request.
+const FAVICON: &str = "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E%3Crect width='16' height='16' rx='3' fill='%231f883d'/%3E%3Cpath d='M5 3.5v9l7-4.5z' fill='white'/%3E%3C/svg%3E";
+
+/// The HTML document around [`App`], rendered by the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <link rel="icon" href=FAVICON />
+                <link rel="modulepreload" href=format!("{PKG_PATH}/js/editor.js") />
+                <link rel="modulepreload" href=format!("{PKG_PATH}/js/terminal.js") />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+    .into_any()
+}
+
+/// The router with warmrun's pages.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="warmrun-css" href=format!("{PKG_PATH}/style.css") />
+        <Title text="warmrun playground" />
+        <Meta
+            name="description"
+            content="Run code in Python, JavaScript, C, C++, Go, Rust, Java and Bash in your browser."
+        />
+        <Router>
+            <Routes fallback=NotFound>
+                <Route path=path!("/") view=HomePage />
+                <Route path=path!("/embed") view=EmbedPage />
+                <Route path=path!("/s/:id") view=SnippetPage />
+            </Routes>
+        </Router>
+    }
+    .into_any()
+}
+
+/// `lang` and `code` from the query string.
+fn query_lang_code() -> (String, String) {
+    let query = use_query_map();
+    query.with_untracked(|q| {
+        (
+            q.get("lang").unwrap_or_default(),
+            q.get("code").unwrap_or_default(),
+        )
+    })
+}
+
+/// `/`: the playground with a header.
+#[component]
+fn HomePage() -> impl IntoView {
+    let (lang, code) = query_lang_code();
+    view! {
+        <div class="wr-page">
+            <header class="wr-page-header">
+                <h1 class="wr-logo">
+                    <a href="/">"warmrun"</a>
+                </h1>
+                <p class="wr-tagline">"Write a program, press Run, talk to it in the terminal."</p>
+            </header>
+            <main>
+                <Playground language=lang initial_code=code />
+            </main>
+            <footer class="wr-footer">
+                "Embed it: "
+                <code>"<iframe src=\"/embed?lang=python\" width=\"100%\" height=\"480\"></iframe>"</code>
+            </footer>
+        </div>
+    }
+    .into_any()
+}
+
+/// `/embed?lang=..&code=..`: the playground alone, filling the frame.
+#[component]
+fn EmbedPage() -> impl IntoView {
+    let (lang, code) = query_lang_code();
+    view! {
+        <div class="wr-embed-page">
+            <Playground language=lang initial_code=code />
+        </div>
+    }
+    .into_any()
+}
+
+/// `/s/:id`: a shared snippet. Snippets are not stored yet: a notice and a playground.
+#[component]
+fn SnippetPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = params.with_untracked(|p| p.get("id").unwrap_or_default());
+    let title = format!("warmrun snippet {id}");
+    let attr = id.clone();
+    view! {
+        <Title text=title />
+        <div class="wr-page">
+            <header class="wr-page-header">
+                <h1 class="wr-logo">
+                    <a href="/">"warmrun"</a>
+                </h1>
+                <p class="wr-tagline">"Shared snippet"</p>
+            </header>
+            <p class="wr-notice" data-snippet=attr>
+                "Snippet “" {id} "” can't be loaded yet: sharing is coming soon. "
+                "Here is a fresh playground meanwhile."
+            </p>
+            <main>
+                <Playground />
+            </main>
+        </div>
+    }
+    .into_any()
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    view! {
+        <div class="wr-page">
+            <h1 class="wr-logo">"Not found"</h1>
+            <p>
+                "There is no page here. " <a href="/">"Open the playground"</a>
+            </p>
+        </div>
+    }
+    .into_any()
+}

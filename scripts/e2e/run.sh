@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# scripts/e2e/run.sh — the playground's browser end-to-end test, in one command.
+#
+#   bash scripts/e2e/run.sh                      starts its own server (debug build) on
+#                                                ${WARMRUN_E2E_LISTEN:-127.0.0.1:18080}
+#   WARMRUN_URL=http://127.0.0.1:8080 bash scripts/e2e/run.sh    uses a running server
+#
+# Needs the frontend built (scripts/build-frontend.sh; run here when missing), Docker
+# with the language images (scripts/prepare.sh), Debian's chromium (installed here
+# when missing) and puppeteer-core from scripts/e2e/package-lock.json (npm ci; it never
+# downloads a browser). Screenshots: ${WARMRUN_ARTIFACTS:-/tmp/warmrun-artifacts}.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/cache/warmrun-build/target}
+export WARMRUN_SITE=${WARMRUN_SITE:-/var/cache/warmrun-build/site}
+export WARMRUN_ARTIFACTS=${WARMRUN_ARTIFACTS:-/tmp/warmrun-artifacts}
+say() { echo "[e2e] $*"; }
+
+if [ ! -x /usr/bin/chromium ]; then
+  say "apt-get install chromium"
+  apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+fi
+
+E2E=$ROOT/scripts/e2e
+lock_sum=$(sha256sum "$E2E/package-lock.json" | cut -d' ' -f1)
+stamp=$E2E/node_modules/.warmrun-lock.sha256
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_sum" ]; then
+  say "npm ci (scripts/e2e)"
+  (cd "$E2E" && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+  echo "$lock_sum" >"$stamp"
+fi
+
+if [ ! -f "$WARMRUN_SITE/pkg/frontend_bg.wasm" ]; then
+  say "no frontend in $WARMRUN_SITE: building it"
+  bash scripts/build-frontend.sh
+fi
+
+server_pid=
+stop_server() {
+  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+    say "stopping the server (pid $server_pid)"
+    kill -TERM "$server_pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$server_pid" 2>/dev/null || true
+  fi
+}
+trap stop_server EXIT
+
+if [ -z "${WARMRUN_URL:-}" ]; then
+  LISTEN=${WARMRUN_E2E_LISTEN:-127.0.0.1:18080}
+  export WARMRUN_URL="http://$LISTEN"
+  say "building the server"
+  cargo build -q -p server --bin warmrun-server
+  LOG=$WARMRUN_ARTIFACTS/e2e-server.log
+  mkdir -p "$WARMRUN_ARTIFACTS"
+  say "starting the server on $LISTEN (log: $LOG)"
+  WARMRUN_LISTEN=$LISTEN "$CARGO_TARGET_DIR/debug/warmrun-server" >"$LOG" 2>&1 &
+  server_pid=$!
+  for i in $(seq 1 240); do
+    if curl -sf "$WARMRUN_URL/readyz" >/dev/null 2>&1; then break; fi
+    if ! kill -0 "$server_pid" 2>/dev/null; then
+      echo "e2e: the server exited; its log:" >&2; tail -50 "$LOG" >&2; exit 1
+    fi
+    [ "$i" = 240 ] && { echo "e2e: the server was not ready after 120 s" >&2; tail -50 "$LOG" >&2; exit 1; }
+    sleep 0.5
+  done
+fi
+
+say "testing $WARMRUN_URL (screenshots: $WARMRUN_ARTIFACTS)"
+node --test "$E2E/playground.test.mjs"
