@@ -8,9 +8,12 @@ export CARGO_TERM_COLOR=never
 started=$(date +%s)
 bash scripts/prepare.sh
 cleanup() {
-  # No orphan containers, whatever happened.
-  ids=$(docker ps -aq --filter label=io.warmrun.managed=true 2>/dev/null || true)
-  [ -z "$ids" ] || docker rm -f $ids >/dev/null 2>&1 || true
+  # No orphan containers: remove those whose owning process is gone (tests keep their
+  # engines until the process exits; a running server of someone else is left alone).
+  docker ps -aq --filter label=io.warmrun.managed=true 2>/dev/null | while read -r id; do
+    pid=$(docker inspect -f '{{ index .Config.Labels "io.warmrun.pid" }}' "$id" 2>/dev/null || true)
+    if [ -z "$pid" ] || [ ! -d "/proc/$pid" ]; then docker rm -f "$id" >/dev/null 2>&1 || true; fi
+  done
 }
 trap cleanup EXIT
 echo; echo "=== npm packages the tests drive ($(date +%T))"
