@@ -1,6 +1,7 @@
 //! The server's API as the browser sees it: the language catalog
-//! (`GET /api/v1/languages`) and the WebSocket frames of `GET /api/v1/ws`.
-//! Plain data and pure functions, so they are tested on the host.
+//! (`GET /api/v1/languages`), the WebSocket frames of `GET /api/v1/ws`, snippets
+//! (`POST /api/v1/snippets`, `GET /api/v1/snippets/{id}`) and run statistics
+//! (`GET /api/v1/stats`). Plain data and pure functions, so they are tested on the host.
 
 use serde::{Deserialize, Serialize};
 
@@ -233,6 +234,302 @@ pub fn pick_language<'a>(languages: &'a [Language], wanted: Option<&str>) -> Opt
         .or_else(|| languages.first())
 }
 
+/// A run's output kept with a snippet (`output` of a snippet).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnippetOutput {
+    /// One of the verdicts (`ok`, `runtime_error`, …).
+    pub verdict: String,
+    #[serde(default)]
+    pub stdout: String,
+    #[serde(default)]
+    pub stderr: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+}
+
+/// The body of `POST /api/v1/snippets` (the server refuses unknown fields).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NewSnippet {
+    pub language: String,
+    pub code: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stdin: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<SnippetOutput>,
+}
+
+impl NewSnippet {
+    /// The JSON body.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("snippets always serialize")
+    }
+}
+
+/// `201` answer of `POST /api/v1/snippets`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Created {
+    pub id: String,
+    /// The share link's path, `/s/{id}`.
+    pub url: String,
+}
+
+/// One file of a multi-file snippet.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct SnippetFile {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub content: String,
+}
+
+/// `GET /api/v1/snippets/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Snippet {
+    pub id: String,
+    #[serde(default)]
+    pub url: String,
+    pub language: String,
+    #[serde(default)]
+    pub code: Option<String>,
+    #[serde(default)]
+    pub files: Option<Vec<SnippetFile>>,
+    #[serde(default)]
+    pub stdin: Option<String>,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub output: Option<SnippetOutput>,
+    /// RFC 3339, UTC.
+    #[serde(default)]
+    pub created_at: String,
+}
+
+impl Snippet {
+    /// The text for the editor: `code`, or the first (main) file of `files`.
+    pub fn main_code(&self) -> String {
+        match (&self.code, &self.files) {
+            (Some(code), _) => code.clone(),
+            (None, Some(files)) => files.first().map(|f| f.content.clone()).unwrap_or_default(),
+            (None, None) => String::new(),
+        }
+    }
+
+    /// Files beyond the main one (the playground edits and runs one file).
+    pub fn extra_files(&self) -> usize {
+        match (&self.code, &self.files) {
+            (None, Some(files)) => files.len().saturating_sub(1),
+            _ => 0,
+        }
+    }
+}
+
+/// `{"error": {"code", "message"}}`, the body of every API error.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+struct ErrorDetail {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    message: String,
+}
+
+/// The `code` and `message` of an API error body, if it is one.
+pub fn parse_api_error(body: &str) -> Option<(String, String)> {
+    serde_json::from_str::<ErrorBody>(body)
+        .ok()
+        .map(|b| (b.error.code, b.error.message))
+}
+
+/// What to tell the user when saving a snippet failed with HTTP `status`.
+pub fn share_error_message(status: u16, body: &str) -> String {
+    let (code, message) = parse_api_error(body).unwrap_or_default();
+    let detail = if message.is_empty() {
+        String::new()
+    } else {
+        format!(" ({message})")
+    };
+    match (status, code.as_str()) {
+        (413, _) | (_, "too_large") => format!("Too large to share{detail}."),
+        (429, _) | (_, "rate_limited") => {
+            "Too many snippets shared just now; try again in a minute.".into()
+        }
+        (400, "unknown_language") => format!("This language can't be shared{detail}."),
+        _ if !message.is_empty() => format!("Could not share: {message} (HTTP {status})."),
+        _ => format!("Could not share (HTTP {status})."),
+    }
+}
+
+/// Output kept with a shared snippet is cut to this many bytes per stream, so that a
+/// chatty program does not make the snippet too large to save.
+pub const MAX_KEPT_OUTPUT: usize = 64 * 1024;
+
+/// Appends `text` to `buf`, keeping `buf` at most `max` bytes (cut on a char boundary).
+pub fn push_capped(buf: &mut String, text: &str, max: usize) {
+    let room = max.saturating_sub(buf.len());
+    if text.len() <= room {
+        buf.push_str(text);
+    } else {
+        let mut end = room;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        buf.push_str(&text[..end]);
+    }
+}
+
+/// The last finished run: what ran and what it printed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastRun {
+    pub language: String,
+    pub code: String,
+    pub output: SnippetOutput,
+}
+
+/// The output to keep with a snippet of `language` and `code`: the last run's, if that
+/// run was of exactly this program (nothing was edited since).
+pub fn output_to_share(
+    last: Option<&LastRun>,
+    language: &str,
+    code: &str,
+) -> Option<SnippetOutput> {
+    last.filter(|l| l.language == language && l.code == code)
+        .map(|l| l.output.clone())
+}
+
+/// `2026-11-22T09:15:02.123Z` → `2026-11-22 09:15 UTC` (anything else unchanged).
+pub fn format_created(at: &str) -> String {
+    let b = at.as_bytes();
+    if b.len() >= 16 && b[4] == b'-' && b[10] == b'T' && b[13] == b':' {
+        format!("{} {} UTC", &at[..10], &at[11..16])
+    } else {
+        at.to_string()
+    }
+}
+
+/// Runs of one verdict. (The server's `share` fields are not read: shares are computed
+/// from the counts, which keeps float parsing out of the wasm.)
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct VerdictRuns {
+    pub verdict: String,
+    pub runs: u64,
+}
+
+/// Runs of one language.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct LanguageRuns {
+    pub language: String,
+    pub runs: u64,
+}
+
+/// `GET /api/v1/stats` (the parts the footer shows).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Stats {
+    pub total_runs: u64,
+    #[serde(default)]
+    pub days: Option<u32>,
+    #[serde(default)]
+    pub since: Option<String>,
+    /// Most frequent first.
+    #[serde(default)]
+    pub verdicts: Vec<VerdictRuns>,
+    /// Most frequent first.
+    #[serde(default)]
+    pub languages: Vec<LanguageRuns>,
+}
+
+/// `1234567` → `1,234,567`.
+pub fn format_count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A share (0..1) as a whole percentage; `<1%` for small non-zero shares.
+pub fn format_share(share: f64) -> String {
+    let pct = (share * 100.0).round();
+    if pct < 1.0 && share > 0.0 {
+        "<1%".into()
+    } else {
+        format!("{pct:.0}%")
+    }
+}
+
+impl Stats {
+    /// `runs` as a share (0..1) of all runs.
+    fn share(&self, runs: u64) -> f64 {
+        if self.total_runs == 0 {
+            0.0
+        } else {
+            runs as f64 / self.total_runs as f64
+        }
+    }
+
+    /// One line for the page footer, e.g. `1,234 runs · 92% ok · top: python 60%`.
+    pub fn summary(&self) -> String {
+        if self.total_runs == 0 {
+            return "No runs yet".into();
+        }
+        let mut parts = vec![format!(
+            "{} run{}",
+            format_count(self.total_runs),
+            if self.total_runs == 1 { "" } else { "s" }
+        )];
+        let ok = self
+            .verdicts
+            .iter()
+            .find(|v| v.verdict == "ok")
+            .map_or(0, |v| v.runs);
+        parts.push(format!("{} ok", format_share(self.share(ok))));
+        if let Some(top) = self.languages.iter().max_by_key(|l| l.runs) {
+            parts.push(format!(
+                "top: {} {}",
+                top.language,
+                format_share(self.share(top.runs))
+            ));
+        }
+        parts.join(" · ")
+    }
+
+    /// A longer breakdown per language (the footer's tooltip).
+    pub fn detail(&self) -> String {
+        let langs: Vec<String> = self
+            .languages
+            .iter()
+            .map(|l| {
+                format!(
+                    "{} {} ({} run{})",
+                    l.language,
+                    format_share(self.share(l.runs)),
+                    format_count(l.runs),
+                    if l.runs == 1 { "" } else { "s" }
+                )
+            })
+            .collect();
+        let window = match (&self.days, &self.since) {
+            (Some(d), _) => format!("last {d} days"),
+            (None, Some(since)) => format!("since {since}"),
+            (None, None) => "all time".into(),
+        };
+        if langs.is_empty() {
+            format!("Finished runs, {window}")
+        } else {
+            format!("Finished runs, {window}: {}", langs.join(" · "))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -376,5 +673,134 @@ mod tests {
         assert_eq!(pick_language(&cat, None).unwrap().id, "python");
         assert_eq!(pick_language(&cat[..1], None).unwrap().id, "c");
         assert!(pick_language(&[], None).is_none());
+    }
+
+    #[test]
+    fn snippet_bodies() {
+        let body = NewSnippet {
+            language: "python".into(),
+            code: "print(1)".into(),
+            stdin: None,
+            title: None,
+            output: Some(SnippetOutput {
+                verdict: "ok".into(),
+                stdout: "1\n".into(),
+                stderr: String::new(),
+                exit_code: Some(0),
+            }),
+        };
+        assert_eq!(
+            body.to_json(),
+            r#"{"language":"python","code":"print(1)","output":{"verdict":"ok","stdout":"1\n","stderr":"","exit_code":0}}"#
+        );
+        let bare = NewSnippet {
+            output: None,
+            ..body
+        };
+        assert_eq!(bare.to_json(), r#"{"language":"python","code":"print(1)"}"#);
+
+        let s: Snippet = serde_json::from_str(
+            r#"{"id":"olYjEeaGrV58","url":"/s/olYjEeaGrV58","language":"python","code":"print(1)","files":null,"stdin":null,"title":null,"output":{"verdict":"ok","stdout":"1\n","stderr":"","exit_code":0},"created_at":"2026-11-22T09:15:02.123Z"}"#,
+        )
+        .unwrap();
+        assert_eq!(s.main_code(), "print(1)");
+        assert_eq!(s.extra_files(), 0);
+        assert_eq!(s.output.unwrap().stdout, "1\n");
+        assert_eq!(format_created(&s.created_at), "2026-11-22 09:15 UTC");
+
+        let multi: Snippet = serde_json::from_str(
+            r#"{"id":"a","url":"/s/a","language":"c","code":null,"files":[{"name":"main.c","content":"int main;"},{"name":"x.h","content":""}],"stdin":null,"title":"T","output":null,"created_at":"x"}"#,
+        )
+        .unwrap();
+        assert_eq!(multi.main_code(), "int main;");
+        assert_eq!(multi.extra_files(), 1);
+        assert_eq!(format_created("x"), "x");
+
+        let created: Created =
+            serde_json::from_str(r#"{"id":"olYjEeaGrV58","url":"/s/olYjEeaGrV58"}"#).unwrap();
+        assert_eq!(
+            http_url("", "http://127.0.0.1:18080", &created.url),
+            "http://127.0.0.1:18080/s/olYjEeaGrV58"
+        );
+    }
+
+    #[test]
+    fn share_errors() {
+        let big = r#"{"error":{"code":"too_large","message":"code is 600000 bytes; at most 524288 are allowed"}}"#;
+        assert_eq!(
+            share_error_message(413, big),
+            "Too large to share (code is 600000 bytes; at most 524288 are allowed)."
+        );
+        assert_eq!(share_error_message(413, ""), "Too large to share.");
+        assert!(share_error_message(429, "{}").starts_with("Too many snippets"));
+        assert_eq!(
+            share_error_message(500, r#"{"error":{"code":"internal","message":"db down"}}"#),
+            "Could not share: db down (HTTP 500)."
+        );
+        assert_eq!(
+            share_error_message(502, "<html>"),
+            "Could not share (HTTP 502)."
+        );
+        assert_eq!(
+            parse_api_error(r#"{"error":{"code":"not_found","message":"no snippet x"}}"#),
+            Some(("not_found".into(), "no snippet x".into()))
+        );
+    }
+
+    #[test]
+    fn kept_output() {
+        let mut buf = String::new();
+        push_capped(&mut buf, "abc", 5);
+        push_capped(&mut buf, "dé€f", 5);
+        assert_eq!(buf, "abcd");
+        push_capped(&mut buf, "x", 5);
+        assert_eq!(buf, "abcdx");
+        push_capped(&mut buf, "y", 5);
+        assert_eq!(buf, "abcdx");
+
+        let last = LastRun {
+            language: "python".into(),
+            code: "print(1)".into(),
+            output: SnippetOutput {
+                verdict: "ok".into(),
+                ..Default::default()
+            },
+        };
+        assert!(output_to_share(Some(&last), "python", "print(1)").is_some());
+        assert!(output_to_share(Some(&last), "python", "print(2)").is_none());
+        assert!(output_to_share(Some(&last), "bash", "print(1)").is_none());
+        assert!(output_to_share(None, "python", "print(1)").is_none());
+    }
+
+    #[test]
+    fn stats_lines() {
+        let stats: Stats = serde_json::from_str(
+            r#"{"total_runs":1234,"days":null,"since":"2026-11-22","verdicts":[{"verdict":"ok","runs":1135,"share":0.9198},{"verdict":"runtime_error","runs":99,"share":0.0802}],"languages":[{"language":"bash","runs":494,"share":0.4003,"avg_wall_ms":5.0,"verdicts":[]},{"language":"python","runs":740,"share":0.5997,"avg_wall_ms":31.4,"verdicts":[{"verdict":"ok","runs":740,"share":1.0}]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(stats.summary(), "1,234 runs · 92% ok · top: python 60%");
+        assert_eq!(
+            stats.detail(),
+            "Finished runs, since 2026-11-22: bash 40% (494 runs) · python 60% (740 runs)"
+        );
+        let none: Stats = serde_json::from_str(
+            r#"{"total_runs":0,"days":7,"since":null,"verdicts":[],"languages":[]}"#,
+        )
+        .unwrap();
+        assert_eq!(none.summary(), "No runs yet");
+        assert_eq!(none.detail(), "Finished runs, last 7 days");
+        let one: Stats = serde_json::from_str(
+            r#"{"total_runs":1,"verdicts":[{"verdict":"killed","runs":1,"share":1.0}],"languages":[{"language":"c","runs":1,"share":1.0,"avg_wall_ms":null,"verdicts":[]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(one.summary(), "1 run · 0% ok · top: c 100%");
+        assert_eq!(one.detail(), "Finished runs, all time: c 100% (1 run)");
+        assert_eq!(format_count(0), "0");
+        assert_eq!(format_count(999), "999");
+        assert_eq!(format_count(1000), "1,000");
+        assert_eq!(format_count(1234567), "1,234,567");
+        assert_eq!(format_share(0.004), "<1%");
+        assert_eq!(format_share(0.0), "0%");
+        assert_eq!(format_share(0.925), "93%");
     }
 }

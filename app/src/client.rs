@@ -1,8 +1,11 @@
-//! The browser side of a playground session: fetching the catalog and running code over
-//! the WebSocket API. Compiled for wasm32 only.
+//! The browser side of a playground session: fetching the catalog, running code over
+//! the WebSocket API, sharing and loading snippets. Compiled for wasm32 only.
 
-use crate::api::{http_url, pick_language, ws_url, ClientMsg, Language, ServerMsg};
-use crate::playground::{Phase, Session};
+use crate::api::{
+    http_url, output_to_share, pick_language, push_capped, share_error_message, ws_url, ClientMsg,
+    Created, Language, LastRun, NewSnippet, ServerMsg, Snippet, SnippetOutput, MAX_KEPT_OUTPUT,
+};
+use crate::playground::{Capture, Phase, Session, ShareState, SnippetLoad};
 use crate::terminal::InputMode;
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
@@ -29,7 +32,7 @@ impl Drop for Socket {
     }
 }
 
-fn origin() -> String {
+pub(crate) fn origin() -> String {
     web_sys::window()
         .and_then(|w| w.location().origin().ok())
         .unwrap_or_default()
@@ -42,15 +45,10 @@ pub fn load_languages(s: Session) {
         let url = http_url(&s.server_url.get_value(), &origin(), "/api/v1/languages");
         match fetch_languages(&url).await {
             Ok(list) => {
-                let wanted = s.lang.get_untracked();
-                let wanted = (!wanted.is_empty()).then_some(wanted);
-                let chosen = pick_language(&list, wanted.as_deref()).cloned();
                 s.languages.set(list);
-                if let Some(l) = chosen {
-                    s.lang.set(l.id.clone());
-                    if s.code.with_untracked(String::is_empty) {
-                        s.code.set(l.example);
-                    }
+                // A snippet being loaded sets language and code itself.
+                if s.snippet.with_untracked(|l| *l != SnippetLoad::Loading) {
+                    choose_language(s);
                 }
             }
             Err(e) => s
@@ -60,22 +58,291 @@ pub fn load_languages(s: Session) {
     });
 }
 
+/// Shows the wanted language (or the default one) once the catalog is there, with its
+/// example unless there is code already.
+fn choose_language(s: Session) {
+    let wanted = s.lang.get_untracked();
+    let wanted = (!wanted.is_empty()).then_some(wanted);
+    let chosen = s
+        .languages
+        .with_untracked(|list| pick_language(list, wanted.as_deref()).cloned());
+    if let Some(l) = chosen {
+        if let Some(w) = wanted.filter(|w| !w.eq_ignore_ascii_case(&l.id)) {
+            if s.snippet
+                .with_untracked(|l| matches!(l, SnippetLoad::Loaded { .. }))
+            {
+                s.message.set(Some(format!(
+                    "This snippet's language “{w}” is not available here; showing {}.",
+                    l.name
+                )));
+            }
+        }
+        s.lang.set(l.id.clone());
+        if s.code.with_untracked(String::is_empty) {
+            s.code.set(l.example);
+        }
+    }
+}
+
 async fn fetch_languages(url: &str) -> Result<Vec<Language>, String> {
+    let (status, text) = fetch_text(url, None).await?;
+    if !(200..300).contains(&status) {
+        return Err(format!("HTTP {status}"));
+    }
+    serde_json::from_str(&text).map_err(|e| format!("bad catalog: {e}"))
+}
+
+/// GET `url`, or POST `json` to it: the status and the body's text.
+pub(crate) async fn fetch_text(url: &str, json: Option<&str>) -> Result<(u16, String), String> {
     use wasm_bindgen_futures::JsFuture;
     let window = web_sys::window().ok_or("no window")?;
-    let resp = JsFuture::from(window.fetch_with_str(url))
-        .await
-        .map_err(|e| js_error(&e))?;
+    let promise = match json {
+        None => window.fetch_with_str(url),
+        Some(body) => {
+            let init = web_sys::RequestInit::new();
+            init.set_method("POST");
+            init.set_body(&JsValue::from_str(body));
+            let headers = web_sys::Headers::new().map_err(|e| js_error(&e))?;
+            headers
+                .set("content-type", "application/json")
+                .map_err(|e| js_error(&e))?;
+            init.set_headers(&headers);
+            window.fetch_with_str_and_init(url, &init)
+        }
+    };
+    let resp = JsFuture::from(promise).await.map_err(|e| js_error(&e))?;
     let resp: web_sys::Response = resp.unchecked_into();
-    if !resp.ok() {
-        return Err(format!("HTTP {}", resp.status()));
-    }
     let text = JsFuture::from(resp.text().map_err(|e| js_error(&e))?)
         .await
         .map_err(|e| js_error(&e))?
         .as_string()
         .unwrap_or_default();
-    serde_json::from_str(&text).map_err(|e| format!("bad catalog: {e}"))
+    Ok((resp.status(), text))
+}
+
+/// Loads the playground's snippet: language, code and saved output.
+pub fn load_snippet(s: Session) {
+    leptos::task::spawn_local(async move {
+        let id = s.snippet_id.get_value();
+        let path = format!(
+            "/api/v1/snippets/{}",
+            String::from(js_sys::encode_uri_component(&id))
+        );
+        let url = http_url(&s.server_url.get_value(), &origin(), &path);
+        let outcome = match fetch_text(&url, None).await {
+            // 400: not even shaped like an id.
+            Ok((404 | 400, _)) => Err(None),
+            Ok((200, text)) => serde_json::from_str::<Snippet>(&text)
+                .map_err(|e| Some(format!("The server's answer was not understood ({e})."))),
+            Ok((status, text)) => Err(Some(
+                crate::api::parse_api_error(&text)
+                    .map(|(_, m)| format!("{m} (HTTP {status})."))
+                    .unwrap_or_else(|| format!("HTTP {status}.")),
+            )),
+            Err(e) => Err(Some(format!("The server could not be reached ({e})."))),
+        };
+        match outcome {
+            Ok(snippet) => {
+                s.lang.set(snippet.language.clone());
+                s.code.set(snippet.main_code());
+                if let Some(title) = &snippet.title {
+                    set_document_title(&format!("{title} · warmrun"));
+                }
+                s.snippet.set(SnippetLoad::Loaded {
+                    language: snippet.language.clone(),
+                    title: snippet.title.clone(),
+                    created_at: snippet.created_at.clone(),
+                    extra_files: snippet.extra_files(),
+                });
+                if let Some(output) = snippet.output {
+                    show_saved_output(s, &output);
+                    // Shared again unchanged, the snippet keeps its output.
+                    s.last_run.set_value(Some(LastRun {
+                        language: snippet.language,
+                        code: s.code.get_untracked(),
+                        output,
+                    }));
+                }
+            }
+            Err(None) => s.snippet.set(SnippetLoad::NotFound),
+            Err(Some(msg)) => s.snippet.set(SnippetLoad::Failed(msg)),
+        }
+        if !s.languages.with_untracked(Vec::is_empty) {
+            choose_language(s);
+        }
+    });
+}
+
+fn set_document_title(title: &str) {
+    if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
+        doc.set_title(title);
+    }
+}
+
+/// Text in dim colours, its trailing newline after the reset (so the terminal knows
+/// the line ended).
+fn dimmed(text: &str, sgr: &str) -> String {
+    match text.strip_suffix('\n') {
+        Some(body) => format!("\x1b[{sgr}m{body}\x1b[0m\n"),
+        None => format!("\x1b[{sgr}m{text}\x1b[0m"),
+    }
+}
+
+/// Writes a snippet's saved output to the terminal, greyed, under a label.
+fn show_saved_output(s: Session, o: &SnippetOutput) {
+    s.term.clear();
+    s.term
+        .write_info("── saved output, from when this snippet was shared ──");
+    if !o.stdout.is_empty() {
+        s.term.write(&dimmed(&o.stdout, "2"));
+    }
+    if !o.stderr.is_empty() {
+        s.term.write(&dimmed(&o.stderr, "2;31"));
+    }
+    let how = o
+        .exit_code
+        .map(|c| format!(", exit code {c}"))
+        .unwrap_or_default();
+    s.term.write_info(&format!(
+        "[saved: {}{how}]",
+        crate::api::verdict_label(&o.verdict)
+    ));
+    s.saved.set(Some(o.clone()));
+}
+
+/// Saves the editor's code (and the last run's output, if it ran this code) as a
+/// snippet, then copies its link.
+pub fn share(s: Session) {
+    if s.share.with_untracked(|st| *st == ShareState::Saving) {
+        return;
+    }
+    let language = s.lang.get_untracked();
+    let code = s.code.get_untracked();
+    if language.is_empty() {
+        return;
+    }
+    if code.trim().is_empty() {
+        s.share.set(ShareState::Failed(
+            "Nothing to share: the editor is empty.".into(),
+        ));
+        return;
+    }
+    let output = s
+        .last_run
+        .with_value(|l| output_to_share(l.as_ref(), &language, &code));
+    let body = NewSnippet {
+        language,
+        code,
+        stdin: None,
+        title: None,
+        output,
+    }
+    .to_json();
+    s.share.set(ShareState::Saving);
+    leptos::task::spawn_local(async move {
+        let url = http_url(&s.server_url.get_value(), &origin(), "/api/v1/snippets");
+        let state = match fetch_text(&url, Some(&body)).await {
+            Ok((201 | 200, text)) => match serde_json::from_str::<Created>(&text) {
+                Ok(created) => {
+                    let link = http_url(&s.server_url.get_value(), &origin(), &created.url);
+                    let copied = copy_to_clipboard(&link).await;
+                    ShareState::Done { link, copied }
+                }
+                Err(e) => ShareState::Failed(format!("Could not share: unexpected answer ({e}).")),
+            },
+            Ok((status, text)) => ShareState::Failed(share_error_message(status, &text)),
+            Err(e) => ShareState::Failed(format!(
+                "Could not share: the server could not be reached ({e})."
+            )),
+        };
+        s.share.try_set(state);
+    });
+}
+
+/// "Copy" next to a link that did not make it to the clipboard.
+pub fn copy_again(s: Session) {
+    let Some(link) = s.share.with_untracked(|st| match st {
+        ShareState::Done { link, .. } => Some(link.clone()),
+        _ => None,
+    }) else {
+        return;
+    };
+    leptos::task::spawn_local(async move {
+        if copy_to_clipboard(&link).await {
+            s.share.try_set(ShareState::Done { link, copied: true });
+        }
+    });
+}
+
+/// Puts `text` on the clipboard: the asynchronous clipboard API where there is one
+/// (secure contexts), else `document.execCommand("copy")`. False when neither worked
+/// (then the user copies the shown link by hand).
+async fn copy_to_clipboard(text: &str) -> bool {
+    use js_sys::Reflect;
+    let Some(window) = web_sys::window() else {
+        return false;
+    };
+    let clipboard = Reflect::get(&window.navigator(), &JsValue::from_str("clipboard"))
+        .ok()
+        .filter(|c| !c.is_undefined() && !c.is_null());
+    if let Some(clipboard) = clipboard {
+        let write = Reflect::get(&clipboard, &JsValue::from_str("writeText"))
+            .ok()
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+        if let Some(write) = write {
+            if let Ok(promise) = write.call1(&clipboard, &JsValue::from_str(text)) {
+                if let Ok(promise) = promise.dyn_into::<js_sys::Promise>() {
+                    if wasm_bindgen_futures::JsFuture::from(promise).await.is_ok() {
+                        return true;
+                    }
+                }
+            }
+        }
+    }
+    exec_copy(text)
+}
+
+/// The old way: `document.execCommand("copy")` with `text` selected in a hidden field
+/// (works without the clipboard API, e.g. over plain http, soon after a click).
+fn exec_copy(text: &str) -> bool {
+    use js_sys::Reflect;
+    let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+        return false;
+    };
+    let Some(body) = doc.body() else {
+        return false;
+    };
+    let Some(field) = doc
+        .create_element("textarea")
+        .ok()
+        .and_then(|el| el.dyn_into::<web_sys::HtmlTextAreaElement>().ok())
+    else {
+        return false;
+    };
+    let focused = doc
+        .active_element()
+        .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok());
+    field.set_value(text);
+    let _ = field.set_attribute("readonly", "");
+    let _ = field.set_attribute(
+        "style",
+        "position:fixed;top:0;left:0;width:1px;height:1px;opacity:0;",
+    );
+    if body.append_child(&field).is_err() {
+        return false;
+    }
+    field.select();
+    let copied = Reflect::get(&doc, &JsValue::from_str("execCommand"))
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        .and_then(|f| f.call1(&doc, &JsValue::from_str("copy")).ok())
+        .and_then(|ok| ok.as_bool())
+        .unwrap_or(false);
+    field.remove();
+    if let Some(el) = focused {
+        let _ = el.focus();
+    }
+    copied
 }
 
 fn js_error(e: &JsValue) -> String {
@@ -127,10 +394,16 @@ pub fn run(s: Session) {
         rows: Some(rows),
     }
     .to_json();
+    s.capture.set_value(Some(Capture {
+        language: s.lang.get_untracked(),
+        code: s.code.get_untracked(),
+        ..Default::default()
+    }));
     s.term.clear();
     s.term.set_mode(InputMode::Off);
     s.result.set(None);
     s.message.set(None);
+    s.saved.set(None);
     s.phase.set(Phase::Starting);
     if is_open(s) {
         s.socket.with_value(|so| {
@@ -200,7 +473,18 @@ fn connect(s: Session, first_frame: String) {
     drop(old);
 }
 
+/// Keeps program output for sharing.
+fn capture(s: Session, stdout: &str, stderr: &str) {
+    s.capture.update_value(|c| {
+        if let Some(c) = c {
+            push_capped(&mut c.stdout, stdout, MAX_KEPT_OUTPUT);
+            push_capped(&mut c.stderr, stderr, MAX_KEPT_OUTPUT);
+        }
+    });
+}
+
 fn fail(s: Session, message: String) {
+    s.capture.set_value(None);
     s.term.set_mode(InputMode::Off);
     s.term.write_info(&message);
     s.phase.set(Phase::Idle);
@@ -215,6 +499,7 @@ fn handle(s: Session, msg: ServerMsg) {
             }
         }
         ServerMsg::Compile(c) => {
+            capture(s, &c.stdout, &c.stderr);
             s.term.write(&c.stdout);
             s.term.write_err(&c.stderr);
             // A compiler that fails just exits non-zero (the exit frame says so); note
@@ -239,9 +524,27 @@ fn handle(s: Session, msg: ServerMsg) {
             s.term.set_mode(mode);
             s.term.focus();
         }
-        ServerMsg::Stdout { data } => s.term.write(&data),
-        ServerMsg::Stderr { data } => s.term.write_err(&data),
+        ServerMsg::Stdout { data } => {
+            capture(s, &data, "");
+            s.term.write(&data);
+        }
+        ServerMsg::Stderr { data } => {
+            capture(s, "", &data);
+            s.term.write_err(&data);
+        }
         ServerMsg::Exit(e) => {
+            if let Some(c) = s.capture.try_update_value(Option::take).flatten() {
+                s.last_run.set_value(Some(LastRun {
+                    language: c.language,
+                    code: c.code,
+                    output: SnippetOutput {
+                        verdict: e.verdict.clone(),
+                        stdout: c.stdout,
+                        stderr: c.stderr,
+                        exit_code: e.exit_code,
+                    },
+                }));
+            }
             s.term.set_mode(InputMode::Off);
             let how = match (e.exit_code, e.signal) {
                 (_, Some(sig)) => format!("signal {sig}"),

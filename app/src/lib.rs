@@ -6,6 +6,7 @@
 //! - [`Playground`]: language picker, editor, terminal, Run/Stop/Clear/Share, status line.
 //! - [`CodeEditor`]: the CodeMirror 6 editor alone.
 //! - [`Terminal`] with [`TerminalControl`]: the xterm.js terminal alone.
+//! - [`RunStats`]: one line of execution statistics (`GET /api/v1/stats`).
 //!
 //! The editor and terminal are JavaScript bundles (CodeMirror 6, xterm.js) that
 //! `scripts/build-frontend.sh` builds from pinned npm packages into `<site>/pkg/js/`,
@@ -13,8 +14,9 @@
 //! the components serves those files too (see `examples/embed.rs`).
 //!
 //! Pages ([`App`]): `/` the playground, `/embed` the playground without page chrome for
-//! iframes (query `lang`, `code`), `/s/:id` a shared snippet (not stored yet: shows a
-//! notice and a fresh playground).
+//! iframes (query `lang`, `code` or `snippet`), `/s/:id` a shared snippet (the server
+//! renders the page around it; the browser loads the snippet from
+//! `GET /api/v1/snippets/{id}` into the playground).
 
 pub mod api;
 #[cfg(target_arch = "wasm32")]
@@ -23,10 +25,12 @@ mod editor;
 #[cfg(target_arch = "wasm32")]
 mod js;
 mod playground;
+mod stats;
 mod terminal;
 
 pub use editor::CodeEditor;
 pub use playground::{Phase, Playground};
+pub use stats::RunStats;
 pub use terminal::{InputMode, Terminal, TerminalControl};
 
 use leptos::prelude::*;
@@ -115,34 +119,48 @@ fn HomePage() -> impl IntoView {
             <main>
                 <Playground language=lang initial_code=code />
             </main>
-            <footer class="wr-footer">
-                "Embed it: "
-                <code>"<iframe src=\"/embed?lang=python\" width=\"100%\" height=\"480\"></iframe>"</code>
-            </footer>
+            <Footer />
         </div>
     }
     .into_any()
 }
 
-/// `/embed?lang=..&code=..`: the playground alone, filling the frame.
+/// The page footer: run statistics and how to embed the playground.
+#[component]
+fn Footer() -> impl IntoView {
+    view! {
+        <footer class="wr-footer">
+            <RunStats />
+            <span class="wr-embed-hint">
+                "Embed it: "
+                <code>"<iframe src=\"/embed?lang=python\" width=\"100%\" height=\"480\"></iframe>"</code>
+            </span>
+        </footer>
+    }
+    .into_any()
+}
+
+/// `/embed?lang=..&code=..` or `/embed?snippet=ID`: the playground alone, filling the
+/// frame.
 #[component]
 fn EmbedPage() -> impl IntoView {
     let (lang, code) = query_lang_code();
+    let snippet = use_query_map().with_untracked(|q| q.get("snippet").unwrap_or_default());
     view! {
         <div class="wr-embed-page">
-            <Playground language=lang initial_code=code />
+            <Playground language=lang initial_code=code snippet=snippet />
         </div>
     }
     .into_any()
 }
 
-/// `/s/:id`: a shared snippet. Snippets are not stored yet: a notice and a playground.
+/// `/s/:id`: a shared snippet, opened in the playground (the browser loads it; the
+/// server renders the page with a "loading" notice).
 #[component]
 fn SnippetPage() -> impl IntoView {
     let params = use_params_map();
     let id = params.with_untracked(|p| p.get("id").unwrap_or_default());
     let title = format!("warmrun snippet {id}");
-    let attr = id.clone();
     view! {
         <Title text=title />
         <div class="wr-page">
@@ -152,13 +170,10 @@ fn SnippetPage() -> impl IntoView {
                 </h1>
                 <p class="wr-tagline">"Shared snippet"</p>
             </header>
-            <p class="wr-notice" data-snippet=attr>
-                "Snippet “" {id} "” can't be loaded yet: sharing is coming soon. "
-                "Here is a fresh playground meanwhile."
-            </p>
             <main>
-                <Playground />
+                <Playground snippet=id />
             </main>
+            <Footer />
         </div>
     }
     .into_any()

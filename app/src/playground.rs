@@ -1,7 +1,11 @@
 //! The playground: language picker, editor, terminal, Run/Stop/Clear/Share and a status
-//! line, talking to the server's WebSocket run API (`/api/v1/ws`).
+//! line, talking to the server's WebSocket run API (`/api/v1/ws`) and, to share and load
+//! snippets, to `/api/v1/snippets`.
 
-use crate::api::{format_kb, format_ms, verdict_class, verdict_label, ExitInfo, Language};
+use crate::api::{
+    format_created, format_kb, format_ms, verdict_class, verdict_label, ExitInfo, Language,
+    LastRun, SnippetOutput,
+};
 use crate::editor::CodeEditor;
 use crate::terminal::{Terminal, TerminalControl};
 use leptos::prelude::*;
@@ -27,6 +31,53 @@ impl Phase {
     }
 }
 
+/// Where sharing is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+pub(crate) enum ShareState {
+    Idle,
+    /// Saving the snippet.
+    Saving,
+    /// Saved: the absolute link, and whether it is on the clipboard.
+    Done {
+        link: String,
+        copied: bool,
+    },
+    /// Saving failed: what to tell the user.
+    Failed(String),
+}
+
+/// Where loading a shared snippet is (playgrounds given a `snippet` id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+pub(crate) enum SnippetLoad {
+    /// No snippet to load.
+    None,
+    Loading,
+    Loaded {
+        /// The snippet's language id.
+        language: String,
+        title: Option<String>,
+        created_at: String,
+        /// Files of a multi-file snippet not shown (only the main file is).
+        extra_files: usize,
+    },
+    /// Unknown id.
+    NotFound,
+    /// The server could not be asked.
+    Failed(String),
+}
+
+/// Output kept while a run goes on, for [`LastRun`].
+#[derive(Debug, Clone, Default)]
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+pub(crate) struct Capture {
+    pub language: String,
+    pub code: String,
+    pub stdout: String,
+    pub stderr: String,
+}
+
 /// The state of one playground, shared by its parts. All fields are `Copy` handles.
 #[derive(Clone, Copy)]
 pub(crate) struct Session {
@@ -44,10 +95,27 @@ pub(crate) struct Session {
     pub drafts: StoredValue<std::collections::HashMap<String, String>>,
     #[cfg(target_arch = "wasm32")]
     pub socket: StoredValue<Option<crate::client::Socket>, LocalStorage>,
+    /// The output of the run going on (kept to share it with the code).
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub capture: StoredValue<Option<Capture>>,
+    /// The last finished run (its output is shared when the code is still the same).
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub last_run: StoredValue<Option<LastRun>>,
+    pub share: RwSignal<ShareState>,
+    /// The id of the snippet shown (empty: none).
+    pub snippet_id: StoredValue<String>,
+    pub snippet: RwSignal<SnippetLoad>,
+    /// A snippet's saved output, while the terminal shows it.
+    pub saved: RwSignal<Option<SnippetOutput>>,
 }
 
 impl Session {
-    fn new(lang: String, code: String, server_url: String) -> Session {
+    fn new(lang: String, code: String, server_url: String, snippet_id: String) -> Session {
+        let snippet = if snippet_id.is_empty() {
+            SnippetLoad::None
+        } else {
+            SnippetLoad::Loading
+        };
         Session {
             languages: RwSignal::new(Vec::new()),
             lang: RwSignal::new(lang),
@@ -61,6 +129,12 @@ impl Session {
             drafts: StoredValue::new(Default::default()),
             #[cfg(target_arch = "wasm32")]
             socket: StoredValue::new_local(None),
+            capture: StoredValue::new(None),
+            last_run: StoredValue::new(None),
+            share: RwSignal::new(ShareState::Idle),
+            snippet_id: StoredValue::new(snippet_id),
+            snippet: RwSignal::new(snippet),
+            saved: RwSignal::new(None),
         }
     }
 
@@ -100,10 +174,17 @@ impl Session {
     /// Clears the terminal and the status line.
     pub fn clear(&self) {
         self.term.clear();
+        self.saved.set(None);
         if !self.phase.get_untracked().is_busy() {
             self.result.set(None);
             self.message.set(None);
         }
+    }
+
+    /// Saves the code as a snippet and copies its link.
+    pub fn share(&self) {
+        #[cfg(target_arch = "wasm32")]
+        crate::client::share(*self);
     }
 }
 
@@ -132,21 +213,30 @@ pub fn Playground(
     height: Option<String>,
     /// Base URL of the warmrun server for `/api/v1/...`, e.g.
     /// `"https://play.example.com"`; empty (the default) means the page's own origin.
+    /// Share links point there too.
     #[prop(optional, into)]
     server_url: String,
+    /// Id of a shared snippet to open (from `GET /api/v1/snippets/{id}`): its language,
+    /// code and saved output replace `language` and `initial_code`. Empty: none.
+    #[prop(optional, into)]
+    snippet: String,
 ) -> impl IntoView {
-    let s = Session::new(language, initial_code, server_url);
+    let s = Session::new(language, initial_code, server_url, snippet);
 
     #[cfg(target_arch = "wasm32")]
     {
-        crate::client::load_languages(s);
         s.term.write_info(
             "Press Run (Ctrl+Enter). When the program asks for input, type it here and press Enter.",
         );
+        crate::client::load_languages(s);
+        if !s.snippet_id.with_value(String::is_empty) {
+            crate::client::load_snippet(s);
+        }
     }
 
     let on_run = Callback::new(move |_| s.run());
     let busy = move || s.phase.get().is_busy();
+    let loading = move || s.snippet.with(|l| *l == SnippetLoad::Loading);
     let style = height.map(|h| format!("--wr-height:{h}"));
 
     let language_options = move || {
@@ -171,6 +261,7 @@ pub fn Playground(
 
     view! {
         <div class="wr-playground">
+            <SnippetBanner s=s />
             <div class="wr-toolbar" role="toolbar" aria-label="Playground">
                 <select
                     class="wr-lang"
@@ -186,7 +277,7 @@ pub fn Playground(
                 <button
                     class="wr-run"
                     title="Run (Ctrl+Enter)"
-                    disabled=move || busy() || s.lang.with(String::is_empty)
+                    disabled=move || busy() || loading() || s.lang.with(String::is_empty)
                     on:click=move |_| s.run()
                 >
                     "▶ Run"
@@ -202,8 +293,19 @@ pub fn Playground(
                 <button class="wr-clear" title="Clear the output" on:click=move |_| s.clear()>
                     "Clear"
                 </button>
-                <button class="wr-share" disabled=true title="Sharing snippets: coming soon">
-                    "Share"
+                <button
+                    class="wr-share"
+                    title="Save this code and copy a link to it"
+                    aria-haspopup="dialog"
+                    disabled=move || {
+                        loading() || s.lang.with(String::is_empty)
+                            || s.share.with(|st| *st == ShareState::Saving)
+                    }
+                    on:click=move |_| s.share()
+                >
+                    {move || {
+                        if s.share.with(|st| *st == ShareState::Saving) { "Sharing…" } else { "Share" }
+                    }}
                 </button>
                 <label
                     class="wr-tty"
@@ -225,6 +327,7 @@ pub fn Playground(
                     " runs"
                 </span>
             </div>
+            <SharePanel s=s />
             <div class="wr-panes" style=style>
                 <div class="wr-pane wr-editor-pane">
                     <CodeEditor
@@ -234,7 +337,12 @@ pub fn Playground(
                         on_run=on_run
                     />
                 </div>
-                <div class="wr-pane wr-term-pane">
+                <div class="wr-pane wr-term-pane" class:wr-showing-saved=move || s.saved.with(Option::is_some)>
+                    <Show when=move || s.saved.with(Option::is_some)>
+                        <span class="wr-saved-badge" title="The output saved with this snippet; press Run to run it again">
+                            "saved output"
+                        </span>
+                    </Show>
                     <Terminal
                         control=s.term
                         on_input=Callback::new(move |data: String| {
@@ -273,9 +381,10 @@ fn StatusLine(s: Session) -> impl IntoView {
             Phase::Queued(n) => busy_text(format!("Queued — position {n}")),
             Phase::Running => busy_text("Running…".into()),
             Phase::Stopping => busy_text("Stopping…".into()),
-            Phase::Idle => match s.result.get() {
-                None => view! { <span>"Ready."</span> }.into_any(),
-                Some(e) => result_view(&e).into_any(),
+            Phase::Idle => match (s.result.get(), s.saved.get()) {
+                (Some(e), _) => result_view(&e).into_any(),
+                (None, Some(o)) => saved_view(&o).into_any(),
+                (None, None) => view! { <span>"Ready."</span> }.into_any(),
             },
         }
     };
@@ -318,5 +427,161 @@ fn result_view(e: &ExitInfo) -> impl IntoView {
         <span title="CPU time">{format!("cpu {}", format_ms(e.cpu_ms))}</span>
         <span title="peak memory">{format!("memory {}", format_kb(e.memory_kb))}</span>
         {e.truncated.then(|| view! { <span class="wr-error">"output truncated"</span> })}
+    }
+}
+
+/// The saved output's verdict (not `data-verdict`: that is a run's).
+fn saved_view(o: &SnippetOutput) -> impl IntoView {
+    let class = format!("wr-verdict {}", verdict_class(&o.verdict));
+    view! {
+        <span class="wr-saved-label">"Saved output:"</span>
+        <span class=class data-saved-verdict=o.verdict.clone()>
+            {verdict_label(&o.verdict)}
+        </span>
+        {o.exit_code.map(|c| view! { <span class="wr-exit">{format!("exit code {c}")}</span> })}
+        <span>"Press Run to run it again."</span>
+    }
+}
+
+/// What the snippet is, above the toolbar (only for playgrounds given a snippet id).
+#[component]
+fn SnippetBanner(s: Session) -> impl IntoView {
+    let id = s.snippet_id.get_value();
+    move || {
+        let id = id.clone();
+        let attr = id.clone();
+        match s.snippet.get() {
+            SnippetLoad::None => ().into_any(),
+            SnippetLoad::Loading => view! {
+                <p class="wr-notice wr-snippet-info" data-snippet=attr>
+                    "Loading snippet " <code>{id}</code> "…"
+                </p>
+            }
+            .into_any(),
+            SnippetLoad::Loaded {
+                language: lang,
+                title,
+                created_at,
+                extra_files,
+            } => {
+                let name = s
+                    .languages
+                    .with(|ls| ls.iter().find(|l| l.id == lang).map(|l| l.name.clone()))
+                    .unwrap_or(lang);
+                view! {
+                    <p class="wr-notice wr-snippet-info" data-snippet=attr data-loaded="true">
+                        <strong>{title.unwrap_or_else(|| "Shared snippet".into())}</strong>
+                        " · " {name}
+                        {(!created_at.is_empty()).then(|| format!(" · saved {}", format_created(&created_at)))}
+                        " · "
+                        <code>{id}</code>
+                        {(extra_files > 0).then(|| format!(
+                            " · {extra_files} more file{} not shown (only the main file opens here)",
+                            if extra_files == 1 { " is" } else { "s are" }
+                        ))}
+                        <span class="wr-snippet-hint">" Edit it freely: sharing again makes a new link."</span>
+                    </p>
+                }
+                .into_any()
+            }
+            SnippetLoad::NotFound => view! {
+                <p class="wr-notice wr-not-found" role="alert" data-snippet=attr>
+                    <strong>"Snippet not found."</strong>
+                    " There is no snippet " <code>{id}</code>
+                    " (check the link). Here is a fresh playground instead."
+                </p>
+            }
+            .into_any(),
+            SnippetLoad::Failed(msg) => view! {
+                <p class="wr-notice wr-not-found" role="alert" data-snippet=attr>
+                    <strong>"Could not load the snippet."</strong>
+                    " " {msg}
+                </p>
+            }
+            .into_any(),
+        }
+    }
+}
+
+/// The result of Share: "Link copied" with the link, or the link to copy by hand, or an
+/// error.
+#[component]
+fn SharePanel(s: Session) -> impl IntoView {
+    let field = NodeRef::<leptos::html::Input>::new();
+    // A link that is not on the clipboard yet: focused and selected, ready to copy.
+    #[cfg(target_arch = "wasm32")]
+    Effect::new(move |_| {
+        if let Some(el) = field.get() {
+            if s.share
+                .with_untracked(|st| matches!(st, ShareState::Done { copied: false, .. }))
+            {
+                let _ = el.focus();
+                el.select();
+            }
+        }
+    });
+    let close = move |_| s.share.set(ShareState::Idle);
+    move || match s.share.get() {
+        ShareState::Idle | ShareState::Saving => ().into_any(),
+        ShareState::Done { link, copied } => {
+            let (label, class) = if copied {
+                ("✓ Link copied", "wr-share-panel wr-copied")
+            } else {
+                ("Copy this link:", "wr-share-panel wr-copy-manually")
+            };
+            view! {
+                <div class=class role="dialog" aria-label="Share link">
+                    <span class="wr-share-label" role="status">{label}</span>
+                    <input
+                        class="wr-share-link"
+                        type="text"
+                        readonly
+                        aria-label="Share link"
+                        value=link.clone()
+                        node_ref=field
+                        on:focus=move |ev| {
+                            #[cfg(target_arch = "wasm32")]
+                            {
+                                use wasm_bindgen::JsCast;
+                                if let Some(el) = ev
+                                    .target()
+                                    .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+                                {
+                                    el.select();
+                                }
+                            }
+                            #[cfg(not(target_arch = "wasm32"))]
+                            let _ = ev;
+                        }
+                    />
+                    {(!copied).then(|| view! {
+                        <button
+                            class="wr-share-copy"
+                            title="Copy the link"
+                            on:click=move |_| {
+                                #[cfg(target_arch = "wasm32")]
+                                crate::client::copy_again(s);
+                            }
+                        >
+                            "Copy"
+                        </button>
+                    })}
+                    <a class="wr-share-open" href=link target="_blank" rel="noopener">"Open"</a>
+                    <button class="wr-share-close" title="Close" aria-label="Close" on:click=close>
+                        "×"
+                    </button>
+                </div>
+            }
+            .into_any()
+        }
+        ShareState::Failed(msg) => view! {
+            <div class="wr-share-panel wr-share-failed" role="alert">
+                <span class="wr-error">{msg}</span>
+                <button class="wr-share-close" title="Close" aria-label="Close" on:click=close>
+                    "×"
+                </button>
+            </div>
+        }
+        .into_any(),
     }
 }

@@ -1,7 +1,7 @@
 //! Component tests: server-side rendering to HTML strings (what the browser receives
 //! before hydration). Run with `cargo test -p app`.
 
-use app::{App, CodeEditor, Playground};
+use app::{App, CodeEditor, Playground, RunStats};
 use leptos::prelude::*;
 use leptos_router::location::RequestUrl;
 
@@ -29,7 +29,6 @@ fn playground_renders_toolbar_panes_and_status() {
         "■ Stop",
         "Clear",
         "Share",
-        "coming soon",
         "wr-editor-fallback",
         "wr-terminal",
         r#"role="status""#,
@@ -37,11 +36,59 @@ fn playground_renders_toolbar_panes_and_status() {
     ] {
         assert!(html.contains(needle), "missing {needle:?} in {html}");
     }
-    // Nothing runs yet: Stop and Share are disabled; no language yet, so Run is too.
+    // Nothing runs yet: Stop is disabled; no language yet, so Run and Share are too.
+    for class in ["wr-run", "wr-stop", "wr-share"] {
+        assert!(
+            button(&html, class).contains("disabled"),
+            "{class} disabled: {html}"
+        );
+    }
+    assert!(!html.contains("coming soon"), "{html}");
+    // No snippet: no banner, no share result.
+    assert!(!html.contains("wr-snippet-info"), "{html}");
+    assert!(!html.contains("wr-share-panel"), "{html}");
+}
+
+/// The opening tag of the button with this class.
+fn button(html: &str, class: &str) -> String {
+    let at = html
+        .find(&format!(r#"class="{class}""#))
+        .unwrap_or_else(|| panic!("no {class} in {html}"));
+    let start = html[..at].rfind('<').unwrap();
+    let end = at + html[at..].find('>').unwrap();
+    html[start..=end].to_string()
+}
+
+#[test]
+fn playground_with_a_snippet_renders_loading() {
+    let html = render(|| view! { <Playground snippet="olYjEeaGrV58" /> }.into_any());
+    assert!(html.contains("Loading snippet"), "{html}");
+    assert!(html.contains(r#"data-snippet="olYjEeaGrV58""#), "{html}");
+    // Nothing to run or share before the snippet is there.
+    assert!(button(&html, "wr-run").contains("disabled"), "{html}");
+    assert!(button(&html, "wr-share").contains("disabled"), "{html}");
+    // No saved output yet.
+    assert!(!html.contains("wr-saved-badge"), "{html}");
+}
+
+#[test]
+fn share_button_is_enabled_once_a_language_is_known() {
+    let html =
+        render(|| view! { <Playground language="python" initial_code="print(1)" /> }.into_any());
+    assert!(!button(&html, "wr-share").contains("disabled"), "{html}");
+    assert!(!button(&html, "wr-run").contains("disabled"), "{html}");
     assert!(
-        html.contains(r#"disabled class="wr-run""#) || html.contains("wr-run\" disabled"),
+        button(&html, "wr-share").contains("Save this code"),
         "{html}"
     );
+}
+
+#[test]
+fn run_stats_renders_empty_until_loaded() {
+    let html = render(|| view! { <RunStats /> }.into_any());
+    assert!(html.contains(r#"class="wr-stats""#), "{html}");
+    assert!(html.contains("hidden"), "hidden until loaded: {html}");
+    assert!(!html.contains("runs"), "{html}");
 }
 
 #[test]
@@ -88,11 +135,21 @@ fn pages() {
     );
     assert!(embed.contains("fmt.Println(1)"), "{embed}");
 
+    assert!(home.contains("wr-stats"), "footer statistics: {home}");
+
     let snippet = page("/s/k3y");
     assert!(
-        snippet.contains("wr-notice") && snippet.contains("k3y"),
+        snippet.contains("Loading snippet") && snippet.contains(r#"data-snippet="k3y""#),
         "{snippet}"
     );
+    assert!(
+        snippet.contains("wr-stats"),
+        "footer on snippet pages: {snippet}"
+    );
+    assert!(!snippet.contains("coming soon"), "{snippet}");
+
+    let embedded = page("/embed?snippet=k3y");
+    assert!(embedded.contains(r#"data-snippet="k3y""#), "{embedded}");
 
     let missing = page("/nope");
     assert!(missing.contains("Not found"), "{missing}");

@@ -8,105 +8,24 @@
 // Screenshots go to ${WARMRUN_ARTIFACTS:-/tmp/warmrun-artifacts}.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import path from "node:path";
-import puppeteer from "puppeteer-core";
+import {
+  ARTIFACTS, BASE, RUN_TIMEOUT, clickRun, editorText, launch, openPage as open, selectLanguage,
+  sleep, statusText, terminalText, typeCode, waitForTerminal, waitForVerdict,
+} from "./lib.mjs";
 
-const BASE = (process.env.WARMRUN_URL || "http://127.0.0.1:8080").replace(/\/$/, "");
-const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
-const ARTIFACTS = process.env.WARMRUN_ARTIFACTS || "/tmp/warmrun-artifacts";
-const RUN_TIMEOUT = 60_000;
-
-let browser;
-let profile;
+let chromium;
 let page;
 const pageErrors = [];
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function openPage(url, { width = 1280, height = 800, dark = false } = {}) {
-  const p = await browser.newPage();
-  p.on("pageerror", (e) => pageErrors.push(`${url}: ${e.message}`));
-  p.on("console", (m) => {
-    if (m.type() === "error" && !/favicon/.test(m.text())) pageErrors.push(`${url}: console: ${m.text()}`);
-  });
-  await p.setViewport({ width, height });
-  if (dark) await p.emulateMediaFeatures([{ name: "prefers-color-scheme", value: "dark" }]);
-  await p.goto(url, { waitUntil: "load" });
-  // Hydrated, editor and terminal mounted, catalog loaded.
-  await p.waitForSelector(".wr-editor.wr-mounted .cm-editor", { timeout: 30_000 });
-  await p.waitForSelector(".wr-terminal.wr-mounted .xterm", { timeout: 30_000 });
-  await p.waitForFunction(() => document.querySelectorAll("select.wr-lang option[value]:not([value=''])").length > 0, { timeout: 30_000 });
-  return p;
-}
-
-/** Replaces the editor's text by typing it, as a person would. */
-async function typeCode(p, code) {
-  await p.click(".cm-content");
-  await p.keyboard.down("Control");
-  await p.keyboard.press("a");
-  await p.keyboard.up("Control");
-  await p.keyboard.press("Backspace");
-  await p.keyboard.type(code);
-}
-
-/** The editor's text (the fallback <textarea> is kept in sync with the editor). */
-const editorText = (p) => p.$eval(".wr-editor-fallback", (el) => el.value);
-
-/** Text on the terminal (xterm's DOM renderer: one row per line). */
-const terminalText = (p) =>
-  p.$eval(".xterm-rows", (el) => Array.from(el.children).map((r) => r.textContent.replace(/\s+$/, "")).join("\n").trim());
-
-async function waitForTerminal(p, needle, timeout = RUN_TIMEOUT) {
-  try {
-    await p.waitForFunction(
-      (n) => Array.from(document.querySelectorAll(".xterm-rows > div")).map((r) => r.textContent).join("\n").includes(n),
-      { timeout },
-      needle,
-    );
-  } catch (e) {
-    throw new Error(`terminal never showed ${JSON.stringify(needle)}; it shows:\n${await terminalText(p)}\nstatus: ${await statusText(p)}`);
-  }
-}
-
-const statusText = (p) => p.$eval(".wr-status", (el) => el.textContent);
-
-/** Waits for the run to end; returns its verdict (data-verdict of the status line). */
-async function waitForVerdict(p, timeout = RUN_TIMEOUT) {
-  try {
-    await p.waitForSelector(".wr-status [data-verdict]", { timeout });
-  } catch (e) {
-    throw new Error(`no verdict; status: ${await statusText(p)}; terminal:\n${await terminalText(p)}`);
-  }
-  return p.$eval(".wr-status [data-verdict]", (el) => el.dataset.verdict);
-}
-
-async function selectLanguage(p, id) {
-  await p.select("select.wr-lang", id);
-  await p.waitForFunction((id) => document.querySelector("select.wr-lang").value === id, {}, id);
-}
-
-const clickRun = (p) => p.click("button.wr-run");
+const openPage = (url, opts) => open(chromium.browser, url, pageErrors, opts);
 
 before(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  profile = mkdtempSync(path.join(tmpdir(), "warmrun-chromium-"));
-  browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync",
-      "--disable-dev-shm-usage", `--user-data-dir=${profile}`,
-    ],
-  });
+  chromium = await launch();
   page = await openPage(`${BASE}/`);
 });
 
 after(async () => {
-  if (browser) await browser.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
+  if (chromium) await chromium.close();
 });
 
 describe("playground", () => {
@@ -116,8 +35,7 @@ describe("playground", () => {
     for (const id of ["python", "c"]) assert.ok(langs.includes(id), `picker lists ${id}: ${langs}`);
     assert.equal(await page.$eval("select.wr-lang", (s) => s.value), "python");
     assert.match(await editorText(page), /input\(/, "the python example is loaded");
-    assert.equal(await page.$eval("button.wr-share", (b) => b.disabled), true);
-    assert.match(await page.$eval("button.wr-share", (b) => b.title), /coming soon/);
+    assert.equal(await page.$eval("button.wr-share", (b) => b.disabled), false, "Share is enabled");
     assert.equal(await statusText(page), "Ready.");
   });
 
@@ -212,9 +130,17 @@ describe("playground", () => {
     await p.close();
   });
 
-  it("/s/:id shows the coming-soon notice; phone width in dark mode is usable", async () => {
-    const p = await openPage(`${BASE}/s/abc123`, { width: 390, height: 844, dark: true });
-    assert.match(await p.$eval(".wr-notice", (n) => n.textContent), /abc123/);
+  it("/s/:id with an unknown id says so; phone width in dark mode is usable", async () => {
+    // Not even shaped like an id: the API answers 400, the page "not found" all the same.
+    const p = await openPage(`${BASE}/s/abc123`, { width: 390, height: 844, dark: true, allow: /status of 400/ });
+    await p.waitForSelector(".wr-not-found", { timeout: 10_000 });
+    const notice = await p.$eval(".wr-not-found", (n) => n.textContent);
+    assert.match(notice, /Snippet not found/);
+    assert.match(notice, /abc123/);
+    // A fresh playground instead, ready to run.
+    assert.equal(await p.$eval("select.wr-lang", (s) => s.value), "python");
+    assert.match(await editorText(p), /input\(/);
+    assert.equal(await p.$eval("button.wr-run", (b) => b.disabled), false);
     const layout = await p.evaluate(() => {
       const r = (s) => {
         const { top, bottom, left, right } = document.querySelector(s).getBoundingClientRect();
@@ -230,7 +156,7 @@ describe("playground", () => {
     assert.ok(layout.scrollWidth <= 390, `no sideways scrolling (${layout.scrollWidth}px)`);
     const [r, g, b] = layout.bg.match(/\d+/g).map(Number);
     assert.ok(r + g + b < 100, `dark background in dark mode, got ${layout.bg}`);
-    await p.screenshot({ path: path.join(ARTIFACTS, "snippet-phone-dark.png") });
+    await p.screenshot({ path: path.join(ARTIFACTS, "snippet-not-found-phone-dark.png") });
     await p.close();
   });
 

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# scripts/e2e/run.sh — the playground's browser end-to-end test, in one command.
+# scripts/e2e/run.sh — the playground's browser end-to-end tests, in one command:
+# playground.test.mjs (editor, terminal, runs, /embed) and snippets.test.mjs (Share,
+# /s/{id}, footer statistics).
 #
 #   bash scripts/e2e/run.sh                      starts its own server (debug build) on
 #                                                ${WARMRUN_E2E_LISTEN:-127.0.0.1:18080}
@@ -37,6 +39,7 @@ if [ ! -f "$WARMRUN_SITE/pkg/frontend_bg.wasm" ]; then
 fi
 
 server_pid=
+DATA_DIR=
 stop_server() {
   if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
     say "stopping the server (pid $server_pid)"
@@ -44,6 +47,7 @@ stop_server() {
     for _ in $(seq 1 100); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$server_pid" 2>/dev/null || true
   fi
+  if [ -n "$DATA_DIR" ]; then rm -rf "$DATA_DIR"; fi
 }
 trap stop_server EXIT
 
@@ -54,8 +58,13 @@ if [ -z "${WARMRUN_URL:-}" ]; then
   cargo build -q -p server --bin warmrun-server
   LOG=$WARMRUN_ARTIFACTS/e2e-server.log
   mkdir -p "$WARMRUN_ARTIFACTS"
-  say "starting the server on $LISTEN (log: $LOG)"
-  WARMRUN_LISTEN=$LISTEN "$CARGO_TARGET_DIR/debug/warmrun-server" >"$LOG" 2>&1 &
+  # Snippets and statistics in a throw-away SQLite database.
+  DATA_DIR=$(mktemp -d /tmp/warmrun-e2e-data.XXXXXX)
+  say "starting the server on $LISTEN (log: $LOG, data: $DATA_DIR)"
+  # Its own container instance, so that it never removes a dev server's containers.
+  WARMRUN_LISTEN=$LISTEN WARMRUN_DATA_DIR=$DATA_DIR DATABASE_URL= \
+    WARMRUN_INSTANCE=${WARMRUN_INSTANCE:-e2e} \
+    "$CARGO_TARGET_DIR/debug/warmrun-server" >"$LOG" 2>&1 &
   server_pid=$!
   for i in $(seq 1 240); do
     if curl -sf "$WARMRUN_URL/readyz" >/dev/null 2>&1; then break; fi
@@ -68,4 +77,5 @@ if [ -z "${WARMRUN_URL:-}" ]; then
 fi
 
 say "testing $WARMRUN_URL (screenshots: $WARMRUN_ARTIFACTS)"
-node --test "$E2E/playground.test.mjs"
+# One file at a time: they share the server and the machine.
+node --test --test-concurrency=1 "$E2E/playground.test.mjs" "$E2E/snippets.test.mjs"
