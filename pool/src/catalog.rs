@@ -144,13 +144,17 @@ impl Catalog {
                     .bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_+-".contains(&b))
             {
-                return Err(PoolError::Config(format!("catalog: bad language id {id:?}")));
+                return Err(PoolError::Config(format!(
+                    "catalog: bad language id {id:?}"
+                )));
             }
             if !seen.insert(id) {
                 return Err(PoolError::Config(format!("catalog: duplicate id {id}")));
             }
             if lang.run.is_empty() {
-                return Err(PoolError::Config(format!("catalog: {id} has no run command")));
+                return Err(PoolError::Config(format!(
+                    "catalog: {id} has no run command"
+                )));
             }
             if lang.pool.max == 0 || lang.pool.min_idle > lang.pool.max {
                 return Err(PoolError::Config(format!(
@@ -182,7 +186,16 @@ mod tests {
     fn repo_catalog_parses() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../images/languages.toml");
         let catalog = Catalog::load(&path).unwrap();
-        for id in ["python", "javascript", "c", "cpp", "go", "rust", "java", "bash"] {
+        for id in [
+            "python",
+            "javascript",
+            "c",
+            "cpp",
+            "go",
+            "rust",
+            "java",
+            "bash",
+        ] {
             assert!(catalog.find(id).is_some(), "{id} missing");
         }
     }

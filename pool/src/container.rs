@@ -61,7 +61,12 @@ impl Container {
     ) -> Result<Container, PoolError> {
         let n = NEXT_UID.fetch_add(1, Ordering::Relaxed);
         let sandbox_uid = UID_BASE + (std::process::id() * 7919 + n) % UID_SPAN;
-        let name = format!("warmrun-{}-{}-{}-{n}", config.instance, lang.id, std::process::id());
+        let name = format!(
+            "warmrun-{}-{}-{}-{n}",
+            config.instance,
+            lang.id,
+            std::process::id()
+        );
         let body = spec::container_body(lang, config, sandbox_uid, lang.limits.memory_mb);
         let created = docker
             .create_container(
@@ -222,12 +227,14 @@ impl Container {
                 }
             }
         };
-        tokio::time::timeout(timeout, wait).await.unwrap_or_else(|_| {
-            Err(PoolError::Sandbox(format!(
-                "{}: agent not ready within {timeout:?}",
-                self.name
-            )))
-        })
+        tokio::time::timeout(timeout, wait)
+            .await
+            .unwrap_or_else(|_| {
+                Err(PoolError::Sandbox(format!(
+                    "{}: agent not ready within {timeout:?}",
+                    self.name
+                )))
+            })
     }
 
     /// Wipes the sandbox for the next user.

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 /// How often each pool checks its idle containers and its size.
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
@@ -76,8 +76,8 @@ impl Engine {
             )));
         }
         let docker = connect_docker().await?;
-        let metrics = PoolMetrics::new(registry)
-            .map_err(|e| PoolError::Config(format!("metrics: {e}")))?;
+        let metrics =
+            PoolMetrics::new(registry).map_err(|e| PoolError::Config(format!("metrics: {e}")))?;
         let inner = Arc::new(Inner {
             budget: Arc::new(Semaphore::new(config.max_containers)),
             create_slots: Arc::new(Semaphore::new(config.max_concurrent_creates.max(1))),
@@ -95,7 +95,13 @@ impl Engine {
         }
         for lang in &catalog.languages {
             let pool = Arc::new(LanguagePool::new(Arc::new(lang.clone())));
-            if engine.inner.docker.inspect_image(&lang.image).await.is_err() {
+            if engine
+                .inner
+                .docker
+                .inspect_image(&lang.image)
+                .await
+                .is_err()
+            {
                 let reason = format!("image {} is missing (run images/build.sh)", lang.image);
                 warn!(language = %lang.id, "{reason}");
                 pool.set_unavailable(Some(reason));
@@ -318,10 +324,7 @@ impl Engine {
     }
 
     async fn list_managed(&self) -> Result<Vec<(String, HashMap<String, String>)>, PoolError> {
-        let filters = HashMap::from([(
-            "label".to_string(),
-            vec![format!("{LABEL_MANAGED}=true")],
-        )]);
+        let filters = HashMap::from([("label".to_string(), vec![format!("{LABEL_MANAGED}=true")])]);
         let list = self
             .inner
             .docker
@@ -338,7 +341,9 @@ impl Engine {
             .collect())
     }
 
-    /// Stops leasing and removes every container of this process.
+    /// Stops leasing and removes every container of this process. Returns once none is left,
+    /// including those whose creation or removal was under way when it was called (bounded
+    /// by the create timeout).
     pub async fn shutdown(&self) {
         self.inner.closing.store(true, Ordering::SeqCst);
         for pool in self.inner.pools.iter() {
@@ -346,14 +351,51 @@ impl Engine {
             pool.refill.notify_one();
         }
         let me = std::process::id().to_string();
-        if let Ok(list) = self.list_managed().await {
-            for (id, labels) in list {
-                if labels.get(LABEL_PID) == Some(&me)
-                    && labels.get(LABEL_INSTANCE) == Some(&self.inner.config.instance)
-                {
-                    container::remove(&self.inner.docker, &id).await;
+        let deadline = tokio::time::Instant::now()
+            + Duration::from_millis(self.inner.config.create_timeout_ms)
+            + Duration::from_secs(5);
+        loop {
+            let mine: Vec<String> = match self.list_managed().await {
+                Ok(list) => list
+                    .into_iter()
+                    .filter(|(_, labels)| {
+                        labels.get(LABEL_PID) == Some(&me)
+                            && labels.get(LABEL_INSTANCE) == Some(&self.inner.config.instance)
+                    })
+                    .map(|(id, _)| id)
+                    .collect(),
+                Err(e) => {
+                    warn!("listing containers at shutdown failed: {e}");
+                    break;
                 }
+            };
+            // A creation under way may still add a container after this listing; its
+            // container is removed on a later round (or by create_one, which the closed
+            // pool refuses).
+            let creating: usize = self
+                .inner
+                .pools
+                .iter()
+                .map(|p| p.creating.load(Ordering::SeqCst))
+                .sum();
+            if mine.is_empty() && creating == 0 {
+                break;
             }
+            if tokio::time::Instant::now() > deadline {
+                warn!(
+                    left = mine.len(),
+                    creating, "shutdown gave up waiting for containers to go"
+                );
+                break;
+            }
+            // A removal already under way elsewhere answers 409 at once; the next listing
+            // shows whether it finished.
+            futures_util::future::join_all(
+                mine.iter()
+                    .map(|id| container::remove(&self.inner.docker, id)),
+            )
+            .await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
         info!("engine stopped; containers removed");
     }
@@ -470,6 +512,11 @@ async fn create_one(
                 c.destroy().await;
             }
             true
+        }
+        Err(e) if inner.closing.load(Ordering::SeqCst) => {
+            // Shutdown removed the container while it was starting.
+            debug!(language = lang, "creation interrupted by shutdown: {e}");
+            false
         }
         Err(e) => {
             warn!(language = lang, "creating a container failed: {e}");

@@ -61,7 +61,9 @@ impl Lease {
 
     /// The leased container.
     pub fn container(&mut self) -> &mut Container {
-        self.obj.as_mut().expect("lease holds its container until released")
+        self.obj
+            .as_mut()
+            .expect("lease holds its container until released")
     }
 
     /// Resets the container and returns it to the pool, or destroys it when the reset
@@ -116,8 +118,15 @@ async fn recycle(
             inner.discard(&pool, c, "max_uses").await;
         }
         Err(e) => {
-            warn!(language = lang, "reset failed, destroying the container: {e}");
-            inner.metrics.reset_failures.with_label_values(&[lang]).inc();
+            warn!(
+                language = lang,
+                "reset failed, destroying the container: {e}"
+            );
+            inner
+                .metrics
+                .reset_failures
+                .with_label_values(&[lang])
+                .inc();
             let c = deadpool::unmanaged::Object::take(obj);
             inner.discard(&pool, c, "reset_failed").await;
         }

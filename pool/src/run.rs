@@ -52,7 +52,9 @@ pub struct RunRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub enum RunEvent {
     /// Waiting for a container; 1 is next.
-    Queued { position: usize },
+    Queued {
+        position: usize,
+    },
     /// The compile step finished.
     Compiled(CompileReport),
     /// The program started.
@@ -274,7 +276,9 @@ fn check_file_name(name: &str) -> Result<(), PoolError> {
         || (name.len() <= 255
             && !name.starts_with('/')
             && !name.contains('\0')
-            && name.split('/').all(|c| !c.is_empty() && c != "." && c != ".."));
+            && name
+                .split('/')
+                .all(|c| !c.is_empty() && c != "." && c != ".."));
     if ok {
         Ok(())
     } else {
@@ -317,7 +321,11 @@ async fn drive(
     let m = engine.metrics().clone();
     let lease_kind = lease.kind;
     let lease_ms = lease.waited.as_millis() as u64;
-    if let Err(e) = lease.container().set_memory(prepared.limits.memory_mb).await {
+    if let Err(e) = lease
+        .container()
+        .set_memory(prepared.limits.memory_mb)
+        .await
+    {
         warn!("setting the memory limit failed: {e}");
         lease.discard("update_failed").await;
         let _ = events.send(RunEvent::Exit(failed(asked))).await;
@@ -326,9 +334,7 @@ async fn drive(
     let container = lease.container();
     if container.send(Request::Run(prepared.spec)).is_err() {
         lease.discard("dead").await;
-        let _ = events
-            .send(RunEvent::Exit(failed(asked)))
-            .await;
+        let _ = events.send(RunEvent::Exit(failed(asked))).await;
         return;
     }
     // The agent enforces the limits; this only catches an agent that stopped answering.

@@ -17,9 +17,18 @@ pub enum Msg {
     /// A request from the pool, or `None` when the pool closed our stdin.
     Req(Option<Request>),
     /// Output of process generation `gen`; an empty chunk means end of stream.
-    Out { gen: u64, stderr: bool, data: Vec<u8> },
+    Out {
+        gen: u64,
+        stderr: bool,
+        data: Vec<u8>,
+    },
     /// Process generation `gen` exited with a wait status and its resource use.
-    Exited { gen: u64, status: i32, cpu_ms: u64, memory_kb: u64 },
+    Exited {
+        gen: u64,
+        status: i32,
+        cpu_ms: u64,
+        memory_kb: u64,
+    },
 }
 
 /// The agent's stdout, where only the main thread writes frames.
@@ -29,7 +38,12 @@ impl Outbox {
     /// Sends one event; the pool going away ends the agent.
     pub fn send(&mut self, ev: &Event) {
         let frame = agent::encode_frame(ev);
-        if self.0.write_all(&frame).and_then(|_| self.0.flush()).is_err() {
+        if self
+            .0
+            .write_all(&frame)
+            .and_then(|_| self.0.flush())
+            .is_err()
+        {
             std::process::exit(0);
         }
     }

@@ -78,7 +78,11 @@ pub fn spawn(spec: StepSpec<'_>, tx: &Sender<Msg>) -> io::Result<Spawned> {
             }
             let cpu_s = limits.cpu_ms.div_ceil(1000) + 1;
             set_limit(libc::RLIMIT_CPU, cpu_s, cpu_s + 1);
-            set_limit(libc::RLIMIT_FSIZE, limits.file_size_bytes, limits.file_size_bytes);
+            set_limit(
+                libc::RLIMIT_FSIZE,
+                limits.file_size_bytes,
+                limits.file_size_bytes,
+            );
             set_limit(libc::RLIMIT_NPROC, limits.processes, limits.processes);
             set_limit(libc::RLIMIT_NOFILE, limits.open_files, limits.open_files);
             set_limit(libc::RLIMIT_CORE, 0, 0);

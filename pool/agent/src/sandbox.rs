@@ -47,20 +47,31 @@ impl Sandbox {
     /// Kills every process of the sandbox uid and waits until none is left.
     pub fn kill_all(&self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            self.kill_round();
-            if !self.has_live_processes() {
-                return Ok(());
-            }
+        // Checking first spares the fork of a kill round in the common case (on every run's
+        // latency path): the program exited and left nothing running. With no live process
+        // of the uid, none can appear.
+        while self.has_live_processes() {
             if Instant::now() > deadline {
                 return Err("sandbox processes survive SIGKILL".into());
             }
+            self.kill_round();
+            if !self.has_live_processes() {
+                break;
+            }
+            // Killed processes may take a moment to die; forks under way when the signal
+            // went out are caught by the next round.
             std::thread::sleep(Duration::from_millis(1));
         }
+        Ok(())
     }
 
-    /// One round of `kill(-1, SIGKILL)` from a child that has become the sandbox uid, so the
-    /// kernel picks exactly that uid's processes (even ones that detached or changed group).
+    /// One `kill(-1, SIGKILL)` from a child that has become the sandbox uid, so the kernel
+    /// picks exactly that uid's processes (even ones that detached or changed group). The
+    /// kernel also delivers it to children being forked meanwhile.
+    ///
+    /// Its result cannot tell when the sandbox is empty: `kill(-1)` reports success whenever
+    /// any other process exists in the namespace (the agent counts; EPERM is not reported),
+    /// so [`Sandbox::kill_all`] looks at /proc instead.
     fn kill_round(&self) {
         let uid = self.uid;
         // SAFETY: between fork and _exit the child calls only async-signal-safe syscalls.
@@ -73,12 +84,7 @@ impl Sandbox {
                 {
                     libc::_exit(1);
                 }
-                for _ in 0..1000 {
-                    if libc::kill(-1, libc::SIGKILL) != 0 {
-                        break;
-                    }
-                    libc::sched_yield();
-                }
+                libc::kill(-1, libc::SIGKILL);
                 libc::_exit(0);
             }
             if pid > 0 {
@@ -96,14 +102,24 @@ impl Sandbox {
         let uid_prefix = format!("Uid:\t{}\t", self.uid);
         entries.flatten().any(|e| {
             let name = e.file_name();
-            let Some(pid) = name.to_str().filter(|s| s.bytes().all(|b| b.is_ascii_digit())) else {
+            let Some(pid) = name
+                .to_str()
+                .filter(|s| s.bytes().all(|b| b.is_ascii_digit()))
+            else {
                 return false;
             };
             let Ok(status) = fs::read_to_string(format!("/proc/{pid}/status")) else {
                 return false;
             };
-            status.lines().any(|l| l.starts_with(&uid_prefix))
-                && !status.lines().any(|l| l.starts_with("State:\tZ"))
+            let zombie = status.lines().any(|l| l.starts_with("State:\tZ"));
+            // A group leader that exited before its threads shows as a zombie while the
+            // threads still run; its `Threads:` count includes them.
+            let threads = status
+                .lines()
+                .find_map(|l| l.strip_prefix("Threads:"))
+                .and_then(|n| n.trim().parse::<u32>().ok())
+                .unwrap_or(1);
+            status.lines().any(|l| l.starts_with(&uid_prefix)) && (!zombie || threads > 1)
         })
     }
 
@@ -133,7 +149,7 @@ impl Sandbox {
     /// agent's other threads stay root throughout.
     fn as_sandbox<T>(&self, f: impl FnOnce() -> T) -> T {
         let keep = u32::MAX; // -1: leave that id as it is
-        // SAFETY: plain credential syscalls; the saved uid stays 0 so we can switch back.
+                             // SAFETY: plain credential syscalls; the saved uid stays 0 so we can switch back.
         unsafe {
             libc::syscall(libc::SYS_setresgid, keep, self.uid, keep);
             libc::syscall(libc::SYS_setresuid, keep, self.uid, keep);

@@ -2,7 +2,7 @@
 //! (limits, streaming, stdin, kills) until it ends with an exit report.
 
 use crate::cgroup::Cgroup;
-use crate::process::{self, Spawned, StepSpec, Stdio3};
+use crate::process::{self, Spawned, Stdio3, StepSpec};
 use crate::sandbox::Sandbox;
 use crate::{Msg, Outbox};
 use agent::{CompileReport, Event, ExitReport, Request, RunSpec, Verdict};
@@ -50,11 +50,7 @@ impl Agent {
 
     /// Wipes the sandbox and tells the pool whether it is clean.
     pub fn reset_and_announce(&mut self, out: &mut Outbox) {
-        match self
-            .sandbox
-            .kill_all()
-            .and_then(|_| self.sandbox.wipe())
-        {
+        match self.sandbox.kill_all().and_then(|_| self.sandbox.wipe()) {
             Ok(()) => out.send(&Event::Ready {
                 protocol: agent::PROTOCOL_VERSION,
                 sandbox_uid: self.sandbox.uid,
@@ -75,7 +71,10 @@ impl Agent {
                     Request::Reset => self.reset_and_announce(out),
                     Request::Ping => out.send(&Event::Pong),
                     // Input or controls for a run that already ended.
-                    Request::Stdin(_) | Request::CloseStdin | Request::Kill | Request::Resize { .. } => {}
+                    Request::Stdin(_)
+                    | Request::CloseStdin
+                    | Request::Kill
+                    | Request::Resize { .. } => {}
                 },
                 Ok(Msg::Req(None)) | Err(_) => self.exit(),
                 Ok(_) => {} // output of an earlier step
@@ -175,7 +174,11 @@ impl Agent {
         let gen = self.gen;
         step.gen = gen;
         let output_limit = step.limits.output_bytes;
-        let streams_open_at_start = if matches!(step.stdio, Stdio3::Tty(_)) { 1 } else { 2 };
+        let streams_open_at_start = if matches!(step.stdio, Stdio3::Tty(_)) {
+            1
+        } else {
+            2
+        };
         let oom_before = self.cgroup.oom_kills();
         let cpu_before = self.cgroup.cpu_usage_us();
         let start = Instant::now();
@@ -206,7 +209,11 @@ impl Agent {
                 None => deadline.min(now + POLL),
             };
             match self.rx.recv_timeout(wake.saturating_duration_since(now)) {
-                Ok(Msg::Out { gen: g, stderr, mut data }) if g == gen => {
+                Ok(Msg::Out {
+                    gen: g,
+                    stderr,
+                    mut data,
+                }) if g == gen => {
                     if data.is_empty() {
                         open -= 1;
                         continue;
@@ -320,7 +327,12 @@ impl Agent {
         if matches!(sink, Sink::Stream) {
             out.send(&Event::Started);
         }
-        deliver(sink, true, format!("cannot start: {err}\n").into_bytes(), out);
+        deliver(
+            sink,
+            true,
+            format!("cannot start: {err}\n").into_bytes(),
+            out,
+        );
         ExitReport {
             verdict: Verdict::RuntimeError,
             exit_code: Some(127),
@@ -342,7 +354,10 @@ fn deliver(sink: &mut Sink, stderr: bool, data: Vec<u8>, out: &mut Outbox) {
     match sink {
         Sink::Stream if stderr => out.send(&Event::Stderr(data)),
         Sink::Stream => out.send(&Event::Stdout(data)),
-        Sink::Collect { stdout, stderr: err } => {
+        Sink::Collect {
+            stdout,
+            stderr: err,
+        } => {
             let buf = if stderr { err } else { stdout };
             let room = COMPILE_OUTPUT_CAP.saturating_sub(buf.len());
             buf.extend_from_slice(&data[..data.len().min(room)]);
