@@ -32,7 +32,7 @@ def check_catalog(langs):
     probs = []
     seen = set()
     types = {"id": str, "name": str, "version": str, "image": str, "file": str, "compile": list,
-             "run": list, "env": dict, "aliases": list, "example": str, "limits": dict, "pool": dict}
+             "run": list, "env": dict, "aliases": list, "zygote": str, "example": str, "limits": dict, "pool": dict}
     for i, l in enumerate(langs):
         where = "language[%d] (%s)" % (i, l.get("id"))
         for k, t in types.items():

@@ -17,7 +17,12 @@ async fn main() {
     let engine = Engine::start(config, catalog, &prometheus::Registry::new())
         .await
         .unwrap();
+    let gap = std::env::var("WARMRUN_GAP_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     for i in 0..5 {
+        tokio::time::sleep(std::time::Duration::from_millis(gap)).await;
         let t = std::time::Instant::now();
         let r = engine
             .execute(RunRequest {

@@ -111,6 +111,10 @@ pub struct Language {
     pub env: BTreeMap<String, String>,
     #[serde(default)]
     pub aliases: Vec<String>,
+    /// An interpreter the agent keeps started between runs (`"python"`), so a run skips
+    /// its start-up.
+    #[serde(default)]
+    pub zygote: Option<agent::ZygoteKind>,
     #[serde(default)]
     pub example: String,
     pub limits: Limits,

@@ -62,6 +62,8 @@ pub struct EngineConfig {
     pub file_size_mb: u64,
     /// The most a client may ask for, per field.
     pub max_limits: Limits,
+    /// Keep interpreters prestarted for languages whose catalog entry names a zygote.
+    pub zygotes: bool,
 }
 
 impl Default for EngineConfig {
@@ -92,6 +94,7 @@ impl Default for EngineConfig {
                 output_kb: 4096,
                 compile_wall_ms: 60_000,
             },
+            zygotes: true,
         }
     }
 }

@@ -508,6 +508,10 @@ async fn create_one(
                 .observe(started.elapsed().as_secs_f64());
             inner.metrics.created.with_label_values(&[lang]).inc();
             pool.set_unavailable(None);
+            if let Some(spec) = crate::run::prestart_spec(&pool.language, &inner.config) {
+                // The agent keeps it from now on, restarting it after every reset.
+                let _ = c.send(agent::Request::Prestart(spec));
+            }
             if let Err((c, _)) = pool.containers.try_add(c) {
                 c.destroy().await;
             }

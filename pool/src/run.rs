@@ -1,11 +1,15 @@
 //! Runs: what a client asks for, the live events it gets back, and the task that drives a
 //! leased container through one run and hands it back for reset.
 
-use crate::catalog::{LanguageId, LimitOverrides, Limits};
+use crate::catalog::{Language, LanguageId, LimitOverrides, Limits};
+use crate::config::EngineConfig;
 use crate::engine::Engine;
 use crate::error::PoolError;
 use crate::lease::{Lease, LeaseKind};
-use agent::{CompileReport, Event, ExitReport, Request, RunLimits, RunSpec, SourceFile, TtySize};
+use agent::{
+    CompileReport, Event, ExitReport, PrestartSpec, Request, RunLimits, RunSpec, SourceFile,
+    TtySize,
+};
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -157,30 +161,17 @@ impl Engine {
         let limits = lang
             .limits
             .with_overrides(&req.limits, &self.config().max_limits)?;
-        let cfg = self.config();
         let mut run = lang.run.clone();
         run.extend(req.args);
         let spec = RunSpec {
             files,
             compile: lang.compile.clone(),
             run,
-            env: lang
-                .env
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
+            env: language_env(lang),
             stdin: req.stdin,
             close_stdin: req.close_stdin,
             tty: req.tty,
-            limits: RunLimits {
-                wall_ms: limits.wall_ms,
-                cpu_ms: limits.cpu_ms,
-                output_bytes: limits.output_kb * 1024,
-                compile_wall_ms: limits.compile_wall_ms,
-                file_size_bytes: cfg.file_size_mb * 1024 * 1024,
-                processes: cfg.processes,
-                open_files: cfg.open_files,
-            },
+            limits: run_limits(&limits, self.config()),
         };
         Ok(Prepared {
             language: lang.id.clone(),
@@ -269,6 +260,46 @@ impl RunHandle {
         }
         result
     }
+}
+
+/// The environment a language's steps get besides the agent's basics.
+fn language_env(lang: &Language) -> Vec<(String, String)> {
+    lang.env
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// The limits the agent enforces for a run with these (resolved) limits.
+fn run_limits(limits: &Limits, cfg: &EngineConfig) -> RunLimits {
+    RunLimits {
+        wall_ms: limits.wall_ms,
+        cpu_ms: limits.cpu_ms,
+        output_bytes: limits.output_kb * 1024,
+        compile_wall_ms: limits.compile_wall_ms,
+        file_size_bytes: cfg.file_size_mb * 1024 * 1024,
+        processes: cfg.processes,
+        open_files: cfg.open_files,
+    }
+}
+
+/// What the agent should keep prestarted for `lang`: the interpreter of a run with the
+/// language's default limits and no extra arguments (the common case), if the language
+/// has a zygote and the engine uses them.
+pub(crate) fn prestart_spec(lang: &Language, cfg: &EngineConfig) -> Option<PrestartSpec> {
+    let kind = lang.zygote.filter(|_| cfg.zygotes)?;
+    let file_at = lang.run.iter().position(|a| *a == lang.file)?;
+    let limits = lang
+        .limits
+        .with_overrides(&LimitOverrides::default(), &cfg.max_limits)
+        .ok()?;
+    Some(PrestartSpec {
+        kind,
+        run_prefix: lang.run[..file_at].to_vec(),
+        file: lang.file.clone(),
+        env: language_env(lang),
+        limits: run_limits(&limits, cfg),
+    })
 }
 
 fn check_file_name(name: &str) -> Result<(), PoolError> {

@@ -219,8 +219,10 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    // WARMRUN_ZYGOTES=0 measures plain interpreter starts (no prestarted interpreter).
     let config = EngineConfig {
         instance: "bench".into(),
+        zygotes: std::env::var("WARMRUN_ZYGOTES").as_deref() != Ok("0"),
         ..Default::default()
     };
     let catalog = catalog();
@@ -236,6 +238,7 @@ fn main() {
         engine
     });
 
+    println!("zygotes: {}", if config.zygotes { "on" } else { "off" });
     println!(
         "core latency: {} CPUs, runtime {}, {} warm / {} docker run / {} host iterations",
         std::thread::available_parallelism().map_or(0, |n| n.get()),

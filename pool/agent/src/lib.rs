@@ -31,6 +31,29 @@ pub enum Request {
     Reset,
     /// Liveness check, answered by [`Event::Pong`].
     Ping,
+    /// Keep an interpreter started and waiting for the next run (after every reset), so a
+    /// run that matches it skips the interpreter's start-up. Not answered.
+    Prestart(PrestartSpec),
+}
+
+/// Interpreters the agent knows how to keep waiting for a program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ZygoteKind {
+    /// CPython: started with `-c`, it runs the program with `runpy` when told its path.
+    Python,
+}
+
+/// What a prestarted interpreter looks like; a run uses it only when its spec matches.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PrestartSpec {
+    pub kind: ZygoteKind,
+    /// The run command up to (without) the program file, e.g. `["python3", "-u"]`.
+    pub run_prefix: Vec<String>,
+    /// The program file that follows the prefix in the run command.
+    pub file: String,
+    pub env: Vec<(String, String)>,
+    pub limits: RunLimits,
 }
 
 /// One file of the user's program, written below the workspace directory.

@@ -35,6 +35,20 @@ pub struct StepSpec<'a> {
     pub uid: u32,
     pub limits: &'a RunLimits,
     pub stdio: Stdio3,
+    /// Handed to the step as its fd 3 (the zygote's control pipe).
+    pub fd3: Option<OwnedFd>,
+}
+
+/// A pipe whose ends close on exec (until one is moved to fd 3 of a step).
+pub fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [-1; 2];
+    // SAFETY: pipe2 fills both fds on success; we own them afterwards.
+    unsafe {
+        if libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok((OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])))
+    }
 }
 
 /// Starts the step and the threads around it; they report through `tx` tagged with `gen`.
@@ -67,6 +81,7 @@ pub fn spawn(spec: StepSpec<'_>, tx: &Sender<Msg>) -> io::Result<Spawned> {
 
     let limits = *spec.limits;
     let is_tty = tty_size.is_some();
+    let fd3 = spec.fd3.as_ref().map(|fd| fd.as_raw_fd());
     // SAFETY: the closure runs between fork and exec and only makes raw syscalls.
     unsafe {
         cmd.pre_exec(move || {
@@ -75,6 +90,17 @@ pub fn spawn(spec: StepSpec<'_>, tx: &Sender<Msg>) -> io::Result<Spawned> {
             }
             if is_tty && libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
                 return Err(io::Error::last_os_error());
+            }
+            if let Some(fd) = fd3 {
+                // dup2 onto itself would keep close-on-exec set; clear it instead.
+                let ok = if fd == 3 {
+                    libc::fcntl(3, libc::F_SETFD, 0) == 0
+                } else {
+                    libc::dup2(fd, 3) == 3
+                };
+                if !ok {
+                    return Err(io::Error::last_os_error());
+                }
             }
             let cpu_s = limits.cpu_ms.div_ceil(1000) + 1;
             set_limit(libc::RLIMIT_CPU, cpu_s, cpu_s + 1);
@@ -113,8 +139,10 @@ pub fn spawn(spec: StepSpec<'_>, tx: &Sender<Msg>) -> io::Result<Spawned> {
     }
 
     let mut child = cmd.spawn()?;
-    // Drop the parent's copies of the slave end now, so EOF arrives when the program ends.
+    // Drop the parent's copies of the slave end (and of fd 3) now, so EOF arrives when the
+    // program ends.
     drop(cmd);
+    drop(spec.fd3);
     let pid = child.id() as i32;
     let gen = spec.gen;
 

@@ -5,7 +5,10 @@ use crate::cgroup::Cgroup;
 use crate::process::{self, Spawned, Stdio3, StepSpec};
 use crate::sandbox::Sandbox;
 use crate::{Msg, Outbox};
-use agent::{CompileReport, Event, ExitReport, Request, RunSpec, Verdict};
+use agent::{
+    CompileReport, Event, ExitReport, PrestartSpec, Request, RunSpec, Verdict, ZygoteKind,
+};
+use std::io::Write;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
@@ -16,6 +19,9 @@ const POLL: Duration = Duration::from_millis(25);
 /// How long output may keep flowing after the main process exited and the rest was killed.
 const DRAIN: Duration = Duration::from_millis(500);
 
+/// The Python program a prestarted interpreter runs (`python3 -c`).
+const PYTHON_ZYGOTE: &str = include_str!("zygote.py");
+
 /// The agent's state across runs.
 pub struct Agent {
     sandbox: Sandbox,
@@ -23,6 +29,27 @@ pub struct Agent {
     tx: Sender<Msg>,
     rx: Receiver<Msg>,
     gen: u64,
+    /// What to keep prestarted after every reset, if anything.
+    prestart: Option<PrestartSpec>,
+    /// The prestarted interpreter, waiting for its program on its control pipe.
+    zygote: Option<Zygote>,
+}
+
+/// An interpreter started (as the sandbox uid, after the wipe) before its run arrived.
+/// It never ran anyone's code, so using it keeps runs as isolated as a fresh start.
+struct Zygote {
+    gen: u64,
+    proc: Spawned,
+    control: std::fs::File,
+    spec: PrestartSpec,
+}
+
+/// How a step's process comes to be.
+enum Launch<'a> {
+    /// Start it now.
+    Spawn(StepSpec<'a>),
+    /// It is already running (a zygote that was just told its program).
+    Running { gen: u64, proc: Spawned },
 }
 
 /// Where a step's output goes.
@@ -45,21 +72,91 @@ impl Agent {
             tx,
             rx,
             gen: 0,
+            prestart: None,
+            zygote: None,
         }
     }
 
-    /// Wipes the sandbox and tells the pool whether it is clean.
+    /// Wipes the sandbox and tells the pool whether it is clean; then prestarts the
+    /// interpreter for the next run, off the latency path.
     pub fn reset_and_announce(&mut self, out: &mut Outbox) {
+        self.zygote = None; // killed with everything else of the sandbox uid
         match self.sandbox.kill_all().and_then(|_| self.sandbox.wipe()) {
-            Ok(()) => out.send(&Event::Ready {
-                protocol: agent::PROTOCOL_VERSION,
-                sandbox_uid: self.sandbox.uid,
-            }),
+            Ok(()) => {
+                out.send(&Event::Ready {
+                    protocol: agent::PROTOCOL_VERSION,
+                    sandbox_uid: self.sandbox.uid,
+                });
+                self.start_zygote();
+            }
             Err(message) => out.send(&Event::Error {
                 message,
                 fatal: true,
             }),
         }
+    }
+
+    /// Starts the prestarted interpreter, if one is configured and none is waiting.
+    fn start_zygote(&mut self) {
+        let Some(spec) = self.prestart.clone() else {
+            return;
+        };
+        if self.zygote.is_some() {
+            return;
+        }
+        let Ok((read, write)) = process::pipe() else {
+            return;
+        };
+        let mut argv = spec.run_prefix.clone();
+        match spec.kind {
+            ZygoteKind::Python => argv.extend(["-c".to_string(), PYTHON_ZYGOTE.to_string()]),
+        }
+        self.gen += 1;
+        let step = StepSpec {
+            gen: self.gen,
+            argv: &argv,
+            env: &spec.env,
+            uid: self.sandbox.uid,
+            limits: &spec.limits,
+            stdio: Stdio3::Pipes { stdin: true },
+            fd3: Some(read),
+        };
+        if let Ok(proc) = process::spawn(step, &self.tx) {
+            self.zygote = Some(Zygote {
+                gen: self.gen,
+                proc,
+                control: std::fs::File::from(write),
+                spec,
+            });
+        }
+    }
+
+    /// Hands the run to the waiting interpreter if it was started for exactly this kind of
+    /// run; any other waiting interpreter is stopped (it counts against the process limit).
+    fn take_zygote(&mut self, spec: &RunSpec) -> Option<(u64, Spawned)> {
+        let mut z = self.zygote.take()?;
+        let p = &z.spec;
+        let n = p.run_prefix.len();
+        let fits = spec.compile.is_empty()
+            && spec.tty.is_none()
+            && spec.env == p.env
+            && spec.limits == p.limits
+            && spec.run.len() > n
+            && spec.run[..n] == p.run_prefix[..]
+            && spec.run[n] == p.file;
+        if fits {
+            let mut go = p.file.clone().into_bytes();
+            for arg in &spec.run[n + 1..] {
+                go.push(0);
+                go.extend_from_slice(arg.as_bytes());
+            }
+            if z.control.write_all(&go).is_ok() {
+                drop(z.control); // EOF: the interpreter starts the program now
+                return Some((z.gen, z.proc));
+            }
+        }
+        self.kill();
+        None
     }
 
     /// Serves requests until the pool goes away.
@@ -70,6 +167,10 @@ impl Agent {
                     Request::Run(spec) => self.run(spec, out),
                     Request::Reset => self.reset_and_announce(out),
                     Request::Ping => out.send(&Event::Pong),
+                    Request::Prestart(spec) => {
+                        self.prestart = Some(spec);
+                        self.start_zygote();
+                    }
                     // Input or controls for a run that already ended.
                     Request::Stdin(_)
                     | Request::CloseStdin
@@ -77,6 +178,12 @@ impl Agent {
                     | Request::Resize { .. } => {}
                 },
                 Ok(Msg::Req(None)) | Err(_) => self.exit(),
+                Ok(Msg::Exited { gen, .. })
+                    if self.zygote.as_ref().is_some_and(|z| z.gen == gen) =>
+                {
+                    // The waiting interpreter died (it should not); start without it.
+                    self.zygote = None;
+                }
                 Ok(_) => {} // output of an earlier step
             }
         }
@@ -116,9 +223,20 @@ impl Agent {
                 uid: self.sandbox.uid,
                 limits: &spec.limits,
                 stdio: Stdio3::Pipes { stdin: false },
+                fd3: None,
             };
             let wall = spec.limits.compile_wall_ms;
-            let exit = self.step(step, wall, wall, &mut sink, &mut pending, out);
+            let launch = Launch::Spawn(step);
+            let output_limit = spec.limits.output_bytes;
+            let exit = self.step(
+                launch,
+                output_limit,
+                wall,
+                wall,
+                &mut sink,
+                &mut pending,
+                out,
+            );
             let Sink::Collect { stdout, stderr } = sink else {
                 unreachable!()
             };
@@ -137,20 +255,24 @@ impl Agent {
                 return;
             }
         }
-        let stdio = match spec.tty {
-            Some(size) => Stdio3::Tty(size),
-            None => Stdio3::Pipes { stdin: true },
-        };
-        let step = StepSpec {
-            gen: 0,
-            argv: &spec.run,
-            env: &spec.env,
-            uid: self.sandbox.uid,
-            limits: &spec.limits,
-            stdio,
+        let launch = match self.take_zygote(&spec) {
+            Some((gen, proc)) => Launch::Running { gen, proc },
+            None => Launch::Spawn(StepSpec {
+                gen: 0,
+                argv: &spec.run,
+                env: &spec.env,
+                uid: self.sandbox.uid,
+                limits: &spec.limits,
+                stdio: match spec.tty {
+                    Some(size) => Stdio3::Tty(size),
+                    None => Stdio3::Pipes { stdin: true },
+                },
+                fd3: None,
+            }),
         };
         let exit = self.step(
-            step,
+            launch,
+            spec.limits.output_bytes,
             spec.limits.wall_ms,
             spec.limits.cpu_ms,
             &mut Sink::Stream,
@@ -161,31 +283,32 @@ impl Agent {
     }
 
     /// Runs one step to its end and judges it.
+    #[allow(clippy::too_many_arguments)]
     fn step(
         &mut self,
-        mut step: StepSpec<'_>,
+        launch: Launch<'_>,
+        output_limit: u64,
         wall_ms: u64,
         cpu_ms: u64,
         sink: &mut Sink,
         pending: &mut PendingInput,
         out: &mut Outbox,
     ) -> ExitReport {
-        self.gen += 1;
-        let gen = self.gen;
-        step.gen = gen;
-        let output_limit = step.limits.output_bytes;
-        let streams_open_at_start = if matches!(step.stdio, Stdio3::Tty(_)) {
-            1
-        } else {
-            2
-        };
         let oom_before = self.cgroup.oom_kills();
         let cpu_before = self.cgroup.cpu_usage_us();
         let start = Instant::now();
-        let mut proc = match process::spawn(step, &self.tx) {
-            Ok(p) => p,
-            Err(e) => return self.failed_to_start(e, start, sink, out),
+        let (gen, mut proc) = match launch {
+            Launch::Running { gen, proc } => (gen, proc),
+            Launch::Spawn(mut step) => {
+                self.gen += 1;
+                step.gen = self.gen;
+                match process::spawn(step, &self.tx) {
+                    Ok(p) => (self.gen, p),
+                    Err(e) => return self.failed_to_start(e, start, sink, out),
+                }
+            }
         };
+        let streams_open_at_start = if proc.tty.is_some() { 1 } else { 2 };
         if matches!(sink, Sink::Stream) {
             out.send(&Event::Started);
             for input in pending.drain(..) {
@@ -265,6 +388,8 @@ impl Agent {
                         }
                     }
                     Request::Ping => out.send(&Event::Pong),
+                    // Takes effect after the next reset.
+                    Request::Prestart(spec) => self.prestart = Some(spec),
                     Request::Run(_) | Request::Reset => out.send(&Event::Error {
                         message: "a run is in progress".into(),
                         fatal: false,
