@@ -187,7 +187,7 @@ impl Engine {
         let (events_tx, events) = mpsc::channel(256);
         let (controls, controls_rx) = mpsc::unbounded_channel();
         let engine = self.clone();
-        let span = tracing::info_span!("run", language = %prepared.language);
+        let span = run_span(&prepared.language);
         tokio::spawn(
             async move {
                 let asked = Instant::now();
@@ -222,7 +222,7 @@ impl Engine {
         let lease = self.lease(&prepared.language, on_position).await?;
         let (events_tx, events) = mpsc::channel(256);
         let (controls, controls_rx) = mpsc::unbounded_channel();
-        let span = tracing::info_span!("run", language = %prepared.language);
+        let span = run_span(&prepared.language);
         tokio::spawn(
             drive(self.clone(), lease, prepared, asked, events_tx, controls_rx).instrument(span),
         );
@@ -260,6 +260,13 @@ impl RunHandle {
         }
         result
     }
+}
+
+/// A span per run with a process-unique id, so a run's log lines can be told apart.
+fn run_span(language: &LanguageId) -> tracing::Span {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    tracing::info_span!("run", id, language = %language)
 }
 
 /// The environment a language's steps get besides the agent's basics.
@@ -323,15 +330,7 @@ fn check_file_name(name: &str) -> Result<(), PoolError> {
 fn failed(asked: Instant) -> RunOutcome {
     let total_ms = asked.elapsed().as_millis() as u64;
     RunOutcome {
-        exit: ExitReport {
-            verdict: Verdict::InternalError,
-            exit_code: None,
-            signal: None,
-            wall_ms: 0,
-            cpu_ms: 0,
-            memory_kb: 0,
-            truncated: false,
-        },
+        exit: ExitReport::unmeasured(Verdict::InternalError),
         lease: LeaseKind::Cold,
         lease_ms: total_ms,
         total_ms,

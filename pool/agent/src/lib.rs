@@ -173,6 +173,22 @@ pub struct ExitReport {
     pub truncated: bool,
 }
 
+impl ExitReport {
+    /// The report of a run that ended with no program to measure (it never started, or its
+    /// sandbox failed).
+    pub fn unmeasured(verdict: Verdict) -> ExitReport {
+        ExitReport {
+            verdict,
+            exit_code: None,
+            signal: None,
+            wall_ms: 0,
+            cpu_ms: 0,
+            memory_kb: 0,
+            truncated: false,
+        }
+    }
+}
+
 /// The compile step's outcome with its (capped) output.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CompileReport {

@@ -522,13 +522,5 @@ fn decode_status(status: i32) -> (Option<i32>, Option<i32>) {
 }
 
 fn internal_error() -> ExitReport {
-    ExitReport {
-        verdict: Verdict::InternalError,
-        exit_code: None,
-        signal: None,
-        wall_ms: 0,
-        cpu_ms: 0,
-        memory_kb: 0,
-        truncated: false,
-    }
+    ExitReport::unmeasured(Verdict::InternalError)
 }

@@ -418,15 +418,11 @@ impl Session {
 
 /// The exit of a run killed while it was still waiting for a container.
 fn killed_in_queue() -> crate::wire::ExitJson {
-    crate::wire::ExitJson {
-        verdict: pool::Verdict::Killed.as_str().into(),
-        exit_code: None,
-        signal: None,
-        wall_ms: 0,
-        cpu_ms: 0,
-        memory_kb: 0,
-        truncated: false,
-        lease: "queued".into(),
+    (&pool::RunOutcome {
+        exit: pool::ExitReport::unmeasured(pool::Verdict::Killed),
+        lease: pool::LeaseKind::Queued,
+        lease_ms: 0,
         total_ms: 0,
-    }
+    })
+        .into()
 }
