@@ -3,8 +3,9 @@
 # (Debian 12, root). Idempotent: run it as often as you like.
 #
 #   scripts/setup-docker.sh            engine + debootstrap (needed by images/build.sh)
-#   scripts/setup-docker.sh --runsc    also install gVisor (runsc) and register it as
-#                                      the docker runtime "runsc" (or WARMRUN_RUNSC=1)
+#   scripts/setup-docker.sh --runsc    also install gVisor (runsc), register it as the
+#                                      docker runtime "runsc" (or WARMRUN_RUNSC=1) and
+#                                      raise kernel.pid_max to 4194304
 #
 # - If `docker info` answers, the engine is left alone (it is never stopped).
 # - Otherwise: apt-get install docker.io if dockerd is missing, remove a stale
@@ -86,6 +87,20 @@ if [ "$RUNSC" = 1 ]; then
     say "registered runtime runsc in $DAEMON_JSON"
   else
     say "runtime runsc already registered in $DAEMON_JSON"
+  fi
+fi
+
+# gVisor's ptrace platform holds many host tasks per sandbox (thousands while a program
+# fork-bombs against its process limit; see pool/src/spec.rs): a small kernel.pid_max would
+# let a few sandboxes exhaust the host's pids.
+if [ "$RUNSC" = 1 ]; then
+  pid_max=$(cat /proc/sys/kernel/pid_max)
+  if [ "$pid_max" -lt 4194304 ]; then
+    if echo 4194304 > /proc/sys/kernel/pid_max 2>/dev/null; then
+      say "raised kernel.pid_max from $pid_max to 4194304 for gVisor sandboxes"
+    else
+      say "warning: kernel.pid_max is $pid_max and could not be raised"
+    fi
   fi
 fi
 

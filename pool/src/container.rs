@@ -48,7 +48,8 @@ pub struct Container {
     alive: Arc<AtomicBool>,
     tasks: [JoinHandle<()>; 2],
     removed: bool,
-    _budget: OwnedSemaphorePermit,
+    /// Its place in the engine's container budget (taken over by a replacement).
+    budget: Option<OwnedSemaphorePermit>,
 }
 
 impl Container {
@@ -59,6 +60,17 @@ impl Container {
         config: &EngineConfig,
         budget: OwnedSemaphorePermit,
     ) -> Result<Container, PoolError> {
+        Self::create_with_memory(docker, lang, config, budget, lang.limits.memory_mb).await
+    }
+
+    /// [`Container::create`] with a memory limit other than the language's default.
+    pub async fn create_with_memory(
+        docker: &Docker,
+        lang: &Language,
+        config: &EngineConfig,
+        budget: OwnedSemaphorePermit,
+        memory_mb: u64,
+    ) -> Result<Container, PoolError> {
         let n = NEXT_UID.fetch_add(1, Ordering::Relaxed);
         let sandbox_uid = UID_BASE + (std::process::id() * 7919 + n) % UID_SPAN;
         let name = format!(
@@ -67,7 +79,7 @@ impl Container {
             lang.id,
             std::process::id()
         );
-        let body = spec::container_body(lang, config, sandbox_uid, lang.limits.memory_mb);
+        let body = spec::container_body(lang, config, sandbox_uid, memory_mb);
         let created = docker
             .create_container(
                 Some(CreateContainerOptionsBuilder::default().name(&name).build()),
@@ -77,6 +89,7 @@ impl Container {
         let id = created.id;
         match Self::attach_and_start(docker, &id, &name, sandbox_uid, lang, budget).await {
             Ok(mut c) => {
+                c.memory_mb = memory_mb;
                 let timeout = Duration::from_millis(config.create_timeout_ms);
                 match c.wait_ready(timeout).await {
                     Ok(()) => Ok(c),
@@ -182,13 +195,36 @@ impl Container {
             alive,
             tasks: [reader, writer],
             removed: false,
-            _budget: budget,
+            budget: Some(budget),
         })
     }
 
     /// Whether the link to the agent is still up (it drops when the container dies).
     pub fn is_alive(&self) -> bool {
         self.alive.load(Ordering::SeqCst)
+    }
+
+    /// Whether Docker saw the kernel's OOM killer act in this container (`State.OOMKilled`).
+    /// Under gVisor a program that exhausts the memory limit takes the whole sandbox with it,
+    /// and this is how the run still gets its `memory_limit` verdict.
+    /// Docker records the flag once it has seen the container exit, which may come a moment
+    /// after the agent's link broke: this waits up to 3 s for that.
+    pub async fn oom_killed(&self) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(3);
+        loop {
+            let inspect = self.docker.inspect_container(&self.id, None);
+            let state = match tokio::time::timeout(Duration::from_secs(3), inspect).await {
+                Ok(Ok(c)) => c.state.unwrap_or_default(),
+                _ => return false,
+            };
+            if state.oom_killed == Some(true) {
+                return true;
+            }
+            if state.running != Some(true) || Instant::now() > deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Sends a request to the agent.
@@ -257,6 +293,27 @@ impl Container {
         };
         self.docker.update_container(&self.id, body).await?;
         self.memory_mb = memory_mb;
+        Ok(())
+    }
+
+    /// Replaces this container with a fresh one of the same language whose memory limit is
+    /// `memory_mb`, keeping its place in the container budget and its use count. For gVisor:
+    /// runsc cannot change a running sandbox's limit (it has no `update` command, so
+    /// `docker update` fails). On error the container is unusable (its budget place is gone).
+    pub async fn recreate_with_memory(
+        &mut self,
+        lang: &Language,
+        config: &EngineConfig,
+        memory_mb: u64,
+    ) -> Result<(), PoolError> {
+        let permit = self.budget.take().ok_or_else(|| {
+            PoolError::Sandbox(format!("{}: no budget left to replace it", self.name))
+        })?;
+        let docker = self.docker.clone();
+        let mut fresh =
+            Container::create_with_memory(&docker, lang, config, permit, memory_mb).await?;
+        fresh.uses = self.uses;
+        std::mem::replace(self, fresh).destroy().await;
         Ok(())
     }
 

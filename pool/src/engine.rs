@@ -117,6 +117,7 @@ impl Engine {
             engine.inner.pools.insert(lang.id.clone(), pool.clone());
             tokio::spawn(refill_loop(engine.inner.clone(), pool));
         }
+        tokio::spawn(janitor(engine.inner.clone()));
         Ok(engine)
     }
 
@@ -216,6 +217,9 @@ impl Engine {
                     return Ok(self.granted(pool, obj, kind, asked));
                 }
                 changed = moved.changed() => {
+                    if let Some(reason) = pool.unavailable_and_empty() {
+                        return Err(PoolError::LanguageUnavailable(lang.to_string(), reason));
+                    }
                     if changed.is_ok() {
                         on_position(ticket.position());
                     }
@@ -282,8 +286,12 @@ impl Engine {
     /// containers; the reasons when not.
     pub async fn readiness(&self) -> Result<(), Vec<String>> {
         let mut problems = Vec::new();
-        if let Err(e) = self.inner.docker.ping().await {
-            problems.push(format!("docker does not answer: {e}"));
+        // Bounded: a daemon that hangs (rather than refusing connections) must not hang
+        // health checks too.
+        match tokio::time::timeout(Duration::from_secs(3), self.inner.docker.ping()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => problems.push(format!("docker does not answer: {e}")),
+            Err(_) => problems.push("docker does not answer within 3 s".to_string()),
         }
         for s in self.status() {
             if let Some(reason) = &s.unavailable {
@@ -529,8 +537,58 @@ async fn create_one(
                 .create_failures
                 .with_label_values(&[lang])
                 .inc();
-            pool.set_unavailable(Some(e.to_string()));
+            let reason = match &e {
+                // Not an answer of Docker's but no answer at all: say so plainly.
+                PoolError::Docker(d)
+                    if !matches!(d, bollard::errors::Error::DockerResponseServerError { .. }) =>
+                {
+                    format!("the Docker daemon is not reachable ({d})")
+                }
+                _ => e.to_string(),
+            };
+            pool.set_unavailable(Some(reason));
             false
+        }
+    }
+}
+
+/// How often the janitor looks for dead containers of this process.
+const JANITOR_EVERY: Duration = Duration::from_secs(10);
+
+/// Removes this process's containers that Docker holds as exited or dead: ones whose removal
+/// failed while Docker was away (a daemon restart kills every container; the pool discards
+/// them at once, but Docker cannot remove anything until it is back).
+async fn janitor(inner: Arc<Inner>) {
+    let me = std::process::id().to_string();
+    let filters = HashMap::from([
+        (
+            "label".to_string(),
+            vec![
+                format!("{LABEL_INSTANCE}={}", inner.config.instance),
+                format!("{LABEL_PID}={me}"),
+            ],
+        ),
+        (
+            "status".to_string(),
+            vec!["exited".to_string(), "dead".to_string()],
+        ),
+    ]);
+    loop {
+        tokio::time::sleep(JANITOR_EVERY).await;
+        if inner.closing.load(Ordering::SeqCst) {
+            return;
+        }
+        let opts = ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&filters)
+            .build();
+        let listed = tokio::time::timeout(JANITOR_EVERY, inner.docker.list_containers(Some(opts)));
+        let Ok(Ok(dead)) = listed.await else {
+            continue; // Docker away: next round
+        };
+        for id in dead.into_iter().filter_map(|c| c.id) {
+            debug!(container = %id, "removing a dead container");
+            container::remove(&inner.docker, &id).await;
         }
     }
 }

@@ -1,6 +1,7 @@
 //! A leased container: exclusive use for one run, then a reset and the way back to the pool
 //! (or destruction when the reset fails or the container reached its maximum uses).
 
+use crate::config::Runtime;
 use crate::container::Container;
 use crate::engine::Inner;
 use crate::pool::LanguagePool;
@@ -101,6 +102,14 @@ async fn recycle(
 ) {
     let lang = pool.language.id.as_str();
     obj.uses += 1;
+    if inner.config.runtime == Runtime::Runsc && obj.memory_mb != pool.language.limits.memory_mb {
+        // Made for one run's memory limit under gVisor (see run.rs `drive`): the pool refills
+        // with a default one, off anyone's latency path.
+        let c = deadpool::unmanaged::Object::take(obj);
+        inner.discard(&pool, c, "memory_override").await;
+        pool.refill.notify_one();
+        return;
+    }
     pool.resetting.fetch_add(1, Ordering::SeqCst);
     let started = Instant::now();
     let timeout = Duration::from_millis(inner.config.reset_timeout_ms);

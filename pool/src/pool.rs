@@ -105,7 +105,23 @@ impl LanguagePool {
     }
 
     pub(crate) fn set_unavailable(&self, reason: Option<String>) {
-        *self.unavailable.lock().unwrap() = reason;
+        let became = {
+            let mut now = self.unavailable.lock().unwrap();
+            let became = now.is_none() && reason.is_some();
+            *now = reason;
+            became
+        };
+        if became {
+            // Waiting leases look again: with no container left they fail at once rather
+            // than at their timeout (Docker gone, image removed).
+            self.queue_moved.send_modify(|v| *v += 1);
+        }
+    }
+
+    /// Why leases fail at once: the language cannot make containers now and has none.
+    pub(crate) fn unavailable_and_empty(&self) -> Option<String> {
+        let reason = self.unavailable.lock().unwrap().clone()?;
+        (self.containers.status().size == 0).then_some(reason)
     }
 }
 

@@ -2,7 +2,7 @@
 //! leased container through one run and hands it back for reset.
 
 use crate::catalog::{Language, LanguageId, LimitOverrides, Limits};
-use crate::config::EngineConfig;
+use crate::config::{EngineConfig, Runtime};
 use crate::engine::Engine;
 use crate::error::PoolError;
 use crate::lease::{Lease, LeaseKind};
@@ -351,17 +351,32 @@ async fn drive(
     let m = engine.metrics().clone();
     let lease_kind = lease.kind;
     let lease_ms = lease.waited.as_millis() as u64;
-    if let Err(e) = lease
-        .container()
-        .set_memory(prepared.limits.memory_mb)
-        .await
-    {
+    let memory_mb = prepared.limits.memory_mb;
+    let limited =
+        if engine.config().runtime == Runtime::Runsc && lease.container().memory_mb != memory_mb {
+            // runsc cannot change a running sandbox's memory limit: a fresh container with it.
+            match engine.language(prepared.language.as_str()) {
+                Ok(lang) => {
+                    let lang = lang.clone();
+                    let config = engine.config().clone();
+                    lease
+                        .container()
+                        .recreate_with_memory(&lang, &config, memory_mb)
+                        .await
+                }
+                Err(e) => Err(e),
+            }
+        } else {
+            lease.container().set_memory(memory_mb).await
+        };
+    if let Err(e) = limited {
         warn!("setting the memory limit failed: {e}");
         lease.discard("update_failed").await;
         let _ = events.send(RunEvent::Exit(failed(asked))).await;
         return;
     }
     let container = lease.container();
+    let sent = Instant::now();
     if container.send(Request::Run(prepared.spec)).is_err() {
         lease.discard("dead").await;
         let _ = events.send(RunEvent::Exit(failed(asked))).await;
@@ -440,12 +455,25 @@ async fn drive(
             lease.release().await;
         }
         None => {
-            warn!("the container stopped answering; destroying it");
-            lease.discard("dead").await;
-            let outcome = failed(asked);
-            m.runs
-                .with_label_values(&[&lang, Verdict::InternalError.as_str()])
-                .inc();
+            // A container that died of its memory limit (the whole gVisor sandbox goes when
+            // a program exhausts it) is the program's doing: report it as such.
+            let oom = lease.container().oom_killed().await;
+            let mut outcome = failed(asked);
+            if oom {
+                warn!("the container was OOM-killed; destroying it");
+                outcome.exit = ExitReport {
+                    signal: Some(9),
+                    wall_ms: sent.elapsed().as_millis() as u64,
+                    ..ExitReport::unmeasured(Verdict::MemoryLimit)
+                };
+                outcome.lease = lease_kind;
+                outcome.lease_ms = lease_ms;
+            } else {
+                warn!("the container stopped answering; destroying it");
+            }
+            lease.discard(if oom { "oom" } else { "dead" }).await;
+            let verdict = outcome.exit.verdict.as_str();
+            m.runs.with_label_values(&[&lang, verdict]).inc();
             let _ = events.send(RunEvent::Exit(outcome)).await;
         }
     }

@@ -1,7 +1,7 @@
 //! What a sandbox container looks like to Docker: isolation, limits and our labels.
 
 use crate::catalog::Language;
-use crate::config::EngineConfig;
+use crate::config::{EngineConfig, Runtime};
 use bollard::models::{ContainerCreateBody, HostConfig, HostConfigLogConfig, ResourcesUlimits};
 use std::collections::HashMap;
 
@@ -20,6 +20,25 @@ pub const AGENT_IN_CONTAINER: &str = "/opt/warmrun/agent";
 /// Capabilities the agent keeps: switching to the sandbox uid for each step and for the
 /// reset (setgroups/setresuid/setresgid). User code, running as that uid, has none.
 pub const AGENT_CAPABILITIES: [&str; 2] = ["SETUID", "SETGID"];
+
+/// Under gVisor the host's pids cgroup counts the sandbox kernel's own threads and the ptrace
+/// platform's stub processes, not the guest's processes: about 5.5 host tasks per sleeping
+/// guest process, and up to ~4,500 in all while a fork bomb churns against the guest's
+/// process limit (measured with Debian's runsc 20221219). At the runc limit the sandbox
+/// kernel panics ("error initializing first thread") as soon as a program starts a few dozen
+/// processes or threads (rustc, a fork bomb), killing the container. gVisor enforces
+/// RLIMIT_NPROC (`EngineConfig::processes`) on the guest itself, so the host limit only has
+/// to stop a runaway sandbox kernel: this many times the configured one (8,192 by default).
+/// Such sandboxes need a large `kernel.pid_max` (scripts/setup-docker.sh --runsc raises it).
+pub const RUNSC_PIDS_FACTOR: i64 = 64;
+
+/// The pids cgroup limit of a container under `config`'s runtime.
+pub fn pids_limit(config: &EngineConfig) -> i64 {
+    match config.runtime {
+        Runtime::Runc => config.pids_limit,
+        Runtime::Runsc => config.pids_limit.saturating_mul(RUNSC_PIDS_FACTOR),
+    }
+}
 
 /// The body of `POST /containers/create` for one sandbox of `lang`.
 pub fn container_body(
@@ -59,7 +78,7 @@ pub fn container_body(
         cap_drop: Some(vec!["ALL".into()]),
         cap_add: Some(AGENT_CAPABILITIES.iter().map(|c| c.to_string()).collect()),
         security_opt: Some(vec!["no-new-privileges".into()]),
-        pids_limit: Some(config.pids_limit),
+        pids_limit: Some(pids_limit(config)),
         memory: Some(memory),
         memory_swap: Some(memory),
         nano_cpus: Some((config.cpus * 1e9) as i64),

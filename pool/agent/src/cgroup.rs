@@ -1,5 +1,12 @@
 //! Reads the container's own cgroup (mounted read-only by Docker) so that CPU time and OOM
 //! kills come from the kernel rather than from guesses.
+//!
+//! Under gVisor (runsc) no cgroup files are visible inside the sandbox. CPU time then comes
+//! from /proc: what every process of the container has used, plus what the reaped ones used
+//! (their parents' `cutime`/`cstime`, docker-init's included, so detached processes count
+//! too). The OOM counter has no such substitute: a program that exhausts the memory limit
+//! under gVisor takes the whole sandbox with it, and the pool reads Docker's `OOMKilled`
+//! flag of the dead container instead.
 
 use std::fs;
 
@@ -14,6 +21,8 @@ enum CpuSource {
     V1(&'static str),
     /// cgroup v2 `cpu.stat` `usage_usec`.
     V2(&'static str),
+    /// No cgroup (gVisor): the sum over /proc, see [`procfs_cpu_us`].
+    Procfs,
 }
 
 impl Cgroup {
@@ -31,7 +40,8 @@ impl Cgroup {
                 fs::metadata("/sys/fs/cgroup/cpu.stat")
                     .ok()
                     .map(|_| CpuSource::V2("/sys/fs/cgroup/cpu.stat"))
-            });
+            })
+            .or_else(|| procfs_cpu_us().map(|_| CpuSource::Procfs));
         let oom_file = [
             "/sys/fs/cgroup/memory/memory.oom_control",
             "/sys/fs/cgroup/memory.events",
@@ -54,6 +64,7 @@ impl Cgroup {
                 .ok()
                 .map(|ns| ns / 1000),
             CpuSource::V2(p) => read_key(p, "usage_usec"),
+            CpuSource::Procfs => procfs_cpu_us(),
         }
     }
 
@@ -70,4 +81,79 @@ fn read_key(path: &str, key: &str) -> Option<u64> {
         let mut parts = line.split_whitespace();
         (parts.next()? == key).then(|| parts.next()?.parse().ok())?
     })
+}
+
+/// CPU time used in the container's PID namespace so far, in microseconds, from /proc: every
+/// process's own time and its reaped children's, except the agent's own time (only its
+/// children's, the programs it ran) and docker-init's own time (only the orphans it reaped).
+fn procfs_cpu_us() -> Option<u64> {
+    // SAFETY: sysconf has no preconditions.
+    let tick = match unsafe { libc::sysconf(libc::_SC_CLK_TCK) } {
+        t if t > 0 => t as u64,
+        _ => 100,
+    };
+    let me = std::process::id();
+    let mut ticks = 0;
+    for entry in fs::read_dir("/proc").ok()?.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue; // gone meanwhile
+        };
+        let Some((own, children)) = stat_ticks(&stat) else {
+            continue;
+        };
+        ticks += if pid == me || pid == 1 {
+            children
+        } else {
+            own + children
+        };
+    }
+    Some(ticks * 1_000_000 / tick)
+}
+
+/// A process's own CPU ticks (utime + stime) and its reaped children's (cutime + cstime)
+/// from its /proc/PID/stat line: fields 14-17, counted after the command name, which may hold
+/// spaces and parentheses.
+fn stat_ticks(stat: &str) -> Option<(u64, u64)> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(4)
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    (f.len() == 4).then(|| (f[0] + f[1], f[2] + f[3]))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn stat_line_fields() {
+        let line = "42 (a (b) c) S 1 42 42 0 -1 4194560 100 0 0 0 7 3 11 13 20 0 1 0 5 0 0";
+        assert_eq!(super::stat_ticks(line), Some((10, 24)));
+        assert_eq!(super::stat_ticks("garbage"), None);
+    }
+
+    #[test]
+    fn reaped_children_count() {
+        let ours = || {
+            let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+            super::stat_ticks(&stat).unwrap().1
+        };
+        let before = ours();
+        // Burn CPU in a child process, which is reaped: its time lands in our cutime.
+        let status = std::process::Command::new("sh")
+            .args(["-c", "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done"])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert!(ours() > before);
+        assert!(super::procfs_cpu_us().is_some());
+    }
 }

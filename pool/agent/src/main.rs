@@ -5,6 +5,7 @@
 mod cgroup;
 mod process;
 mod sandbox;
+mod seccomp;
 mod supervise;
 
 use agent::{Event, Request};

@@ -82,6 +82,7 @@ pub fn spawn(spec: StepSpec<'_>, tx: &Sender<Msg>) -> io::Result<Spawned> {
     let limits = *spec.limits;
     let is_tty = tty_size.is_some();
     let fd3 = spec.fd3.as_ref().map(|fd| fd.as_raw_fd());
+    let seccomp = crate::seccomp::filter();
     // SAFETY: the closure runs between fork and exec and only makes raw syscalls.
     unsafe {
         cmd.pre_exec(move || {
@@ -117,6 +118,10 @@ pub fn spawn(spec: StepSpec<'_>, tx: &Sender<Msg>) -> io::Result<Spawned> {
             if fd >= 0 {
                 libc::write(fd, b"1000".as_ptr().cast(), 4);
                 libc::close(fd);
+            }
+            // Last: the filter also applies to the exec below (see seccomp.rs).
+            if !crate::seccomp::install(seccomp) {
+                return Err(io::Error::last_os_error());
             }
             Ok(())
         });

@@ -175,21 +175,93 @@ fn is_safe_relative(name: &str) -> bool {
 
 /// Empties a directory without removing it, making sub-directories writable first (the
 /// program may have chmod-ed them to keep us out).
+///
+/// Works on names relative to open directories and never descends more than one level:
+/// the sub-directories of a directory being emptied are moved up into `dir` (renamed) and
+/// emptied in a later round. So a chain of directories deeper than PATH_MAX (which no path
+/// can name) goes too, with two descriptors open at most and no recursion.
 fn clear_dir(dir: &Path) {
-    let Ok(entries) = fs::read_dir(dir) else {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(top) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
         return;
     };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
-        if is_dir {
-            let _ = fs::set_permissions(&path, fs::Permissions::from_mode(0o700));
-            clear_dir(&path);
-            let _ = fs::remove_dir(&path);
-        } else {
-            let _ = fs::remove_file(&path);
+    // SAFETY: plain *at syscalls on descriptors this function opens and closes.
+    unsafe {
+        let top = libc::open(
+            top.as_ptr(),
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        );
+        if top < 0 {
+            return;
+        }
+        let deadline = Instant::now() + Duration::from_secs(4);
+        let mut moved: u64 = 0;
+        loop {
+            let names = dir_names(top);
+            if names.is_empty() || Instant::now() > deadline {
+                break;
+            }
+            for name in names {
+                if libc::unlinkat(top, name.as_ptr(), 0) == 0 {
+                    continue;
+                }
+                // A directory: open it to us, move its sub-directories up, empty it.
+                libc::fchmodat(top, name.as_ptr(), 0o700, 0);
+                let sub = libc::openat(
+                    top,
+                    name.as_ptr(),
+                    libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+                );
+                if sub >= 0 {
+                    for child in dir_names(sub) {
+                        if libc::unlinkat(sub, child.as_ptr(), 0) == 0 {
+                            continue;
+                        }
+                        // Moving a directory rewrites its "..": it must be writable.
+                        libc::fchmodat(sub, child.as_ptr(), 0o700, 0);
+                        moved += 1;
+                        let up = std::ffi::CString::new(format!(".warmrun-wipe-{moved}"))
+                            .expect("no NUL in the name");
+                        libc::renameat(sub, child.as_ptr(), top, up.as_ptr());
+                    }
+                    libc::close(sub);
+                }
+                libc::unlinkat(top, name.as_ptr(), libc::AT_REMOVEDIR);
+            }
+        }
+        libc::close(top);
+    }
+}
+
+/// The entry names of the open directory `fd` (without `.` and `..`).
+///
+/// # Safety
+/// `fd` must be an open directory descriptor; it stays open.
+unsafe fn dir_names(fd: libc::c_int) -> Vec<std::ffi::CString> {
+    let mut names = Vec::new();
+    let own = libc::dup(fd);
+    if own < 0 {
+        return names;
+    }
+    let stream = libc::fdopendir(own);
+    if stream.is_null() {
+        libc::close(own);
+        return names;
+    }
+    // A duplicate shares the offset with `fd`: start from the beginning.
+    libc::rewinddir(stream);
+    loop {
+        let entry = libc::readdir(stream);
+        if entry.is_null() {
+            break;
+        }
+        let name = std::ffi::CStr::from_ptr((*entry).d_name.as_ptr());
+        if name.to_bytes() != b"." && name.to_bytes() != b".." {
+            names.push(name.to_owned());
         }
     }
+    libc::closedir(stream);
+    names
 }
 
 /// Removes SysV shared memory, message queues and semaphores (the container has its own IPC
@@ -223,6 +295,37 @@ fn remove_sysv_ipc() {
 #[cfg(test)]
 mod tests {
     use super::is_safe_relative;
+
+    /// A chain of directories deeper than PATH_MAX, locked directories and plenty of files:
+    /// all removed, the directory itself kept.
+    #[test]
+    fn clear_dir_removes_what_no_path_can_name() {
+        use std::os::unix::fs::PermissionsExt;
+        let top = std::env::temp_dir().join(format!("warmrun-clear-{}", std::process::id()));
+        std::fs::create_dir_all(&top).unwrap();
+        for i in 0..500 {
+            std::fs::write(top.join(format!("f{i}")), b"x").unwrap();
+        }
+        // SAFETY: mkdirat/openat on descriptors this test opens and closes.
+        unsafe {
+            let c = std::ffi::CString::new(top.to_str().unwrap()).unwrap();
+            let mut fd = libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY);
+            for _ in 0..2100 {
+                assert_eq!(libc::mkdirat(fd, c"dd".as_ptr(), 0o755), 0);
+                let next = libc::openat(fd, c"dd".as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY);
+                assert!(next >= 0);
+                libc::close(fd);
+                fd = next;
+            }
+            libc::close(fd);
+        }
+        std::fs::create_dir_all(top.join("locked/inner")).unwrap();
+        std::fs::set_permissions(top.join("locked"), std::fs::Permissions::from_mode(0o000))
+            .unwrap();
+        super::clear_dir(&top);
+        assert_eq!(std::fs::read_dir(&top).unwrap().count(), 0);
+        std::fs::remove_dir(&top).unwrap();
+    }
 
     #[test]
     fn file_names_stay_inside() {

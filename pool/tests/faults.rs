@@ -1,0 +1,116 @@
+//! Faults from outside the engine: a container killed by someone else while it runs a
+//! program. (The Docker daemon restart is in server/tests/faults.rs, run by
+//! scripts/fault-tests.sh, since it stops the daemon for everyone.)
+
+mod common;
+
+use common::{containers_of, describe, exec, next_event, run, text};
+use pool::{Engine, RunEvent, Verdict};
+use std::time::{Duration, Instant};
+
+const HOSTNAME_THEN_SLEEP: &str =
+    "import socket, time\nprint(socket.gethostname(), flush=True)\ntime.sleep(60)\n";
+
+async fn python_engine(instance: &str) -> Engine {
+    common::start_engine(common::config(instance), common::catalog(&[("python", 1)])).await
+}
+
+/// `docker kill` on the container of a running program: the run ends at once with
+/// `internal_error` (not the program's fault), the pool replaces the container, and the next
+/// run works on the new one; the engine is ready again.
+#[test]
+fn container_killed_mid_run() {
+    run(async {
+        let instance = &common::instance("faults-kill");
+        let engine = python_engine(instance).await;
+        for round in 0..2 {
+            let mut handle = engine
+                .lease_and_start(
+                    common::request("python", HOSTNAME_THEN_SLEEP, ""),
+                    &mut |_| {},
+                )
+                .await
+                .unwrap();
+            let mut host = String::new();
+            while !host.ends_with('\n') {
+                if let RunEvent::Stdout(b) = next_event(&mut handle.events).await {
+                    host.push_str(&text(&b));
+                }
+            }
+            let host = host.trim().to_string();
+            let ids = containers_of(engine.docker(), instance).await;
+            let id = ids
+                .iter()
+                .find(|id| id.starts_with(&host))
+                .unwrap_or_else(|| panic!("container {host} not among {ids:?}"));
+            let killed = Instant::now();
+            engine.docker().kill_container(id, None).await.unwrap();
+            let outcome = loop {
+                if let RunEvent::Exit(o) = next_event(&mut handle.events).await {
+                    break o;
+                }
+            };
+            assert_eq!(
+                outcome.exit.verdict,
+                Verdict::InternalError,
+                "round {round}: {outcome:?}"
+            );
+            assert!(
+                killed.elapsed() < Duration::from_secs(10),
+                "round {round}: the run ended {:?} after the kill",
+                killed.elapsed()
+            );
+            let r = exec(
+                &engine,
+                "python",
+                "import socket\nprint(socket.gethostname())",
+                "",
+            )
+            .await;
+            assert_eq!(
+                r.outcome.exit.verdict,
+                Verdict::Ok,
+                "round {round}: {}",
+                describe(&r)
+            );
+            assert_ne!(
+                text(&r.stdout).trim(),
+                host,
+                "round {round}: the killed container served"
+            );
+            common::wait_ready(&engine).await;
+        }
+        engine.shutdown().await;
+        let left = containers_of(engine.docker(), instance).await;
+        assert!(left.is_empty(), "left after shutdown: {left:?}");
+    });
+}
+
+/// A container killed while idle in the pool is noticed, removed and replaced before anyone
+/// leases it; no exited container of ours lingers in Docker.
+#[test]
+fn idle_container_killed() {
+    run(async {
+        let instance = &common::instance("faults-idle");
+        let engine = python_engine(instance).await;
+        let before = containers_of(engine.docker(), instance).await;
+        assert_eq!(before.len(), 1, "{before:?}");
+        engine
+            .docker()
+            .kill_container(&before[0], None)
+            .await
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let now = containers_of(engine.docker(), instance).await;
+            if now.len() == 1 && now[0] != before[0] && engine.readiness().await.is_ok() {
+                break;
+            }
+            assert!(Instant::now() < deadline, "not replaced: {now:?}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let r = exec(&engine, "python", "print('fine')", "").await;
+        assert_eq!(r.outcome.exit.verdict, Verdict::Ok, "{}", describe(&r));
+        engine.shutdown().await;
+    });
+}
