@@ -29,6 +29,8 @@ if [ -f scripts/e2e/run.sh ] && [ "${WARMRUN_NO_WEB:-0}" != 1 ]; then
   echo; echo "=== browser end-to-end ($(date +%T))"
   bash scripts/e2e/run.sh
 fi
+echo; echo "=== Prometheus evaluates every dashboard panel and alert rule ($(date +%T))"
+bash grafana/test/run.sh
 echo; echo "=== the execution core and the API again, under gVisor (runsc) ($(date +%T))"
 bash scripts/setup-docker.sh --runsc
 # Known differences, each covered with runsc-aware expectations in pool/tests/hostile.rs:

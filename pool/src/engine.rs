@@ -106,14 +106,7 @@ impl Engine {
                 warn!(language = %lang.id, "{reason}");
                 pool.set_unavailable(Some(reason));
             }
-            for state in ["idle", "leased", "starting", "resetting"] {
-                engine
-                    .inner
-                    .metrics
-                    .containers
-                    .with_label_values(&[lang.id.as_str(), state])
-                    .set(0);
-            }
+            engine.inner.metrics.zero_series(lang.id.as_str());
             engine.inner.pools.insert(lang.id.clone(), pool.clone());
             tokio::spawn(refill_loop(engine.inner.clone(), pool));
         }

@@ -121,7 +121,7 @@ async fn recycle(
         .with_label_values(&[lang])
         .observe(started.elapsed().as_secs_f64());
     match result {
-        Ok(()) if obj.uses < inner.config.max_uses => drop(obj),
+        Ok(()) if obj.uses < retire_after(inner.config.max_uses, obj.sandbox_uid) => drop(obj),
         Ok(()) => {
             let c = deadpool::unmanaged::Object::take(obj);
             inner.discard(&pool, c, "max_uses").await;
@@ -141,4 +141,13 @@ async fn recycle(
         }
     }
     pool.refill.notify_one();
+}
+
+/// Uses after which a container is replaced: `max_uses`, less up to a quarter picked by its
+/// uid, so that containers leased evenly do not all retire (and restart) at the same moment.
+fn retire_after(max_uses: u32, sandbox_uid: u32) -> u32 {
+    if max_uses <= 1 {
+        return max_uses;
+    }
+    max_uses - sandbox_uid % (max_uses / 4 + 1)
 }

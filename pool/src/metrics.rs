@@ -46,6 +46,39 @@ fn latency_buckets() -> Vec<f64> {
 }
 
 impl PoolMetrics {
+    /// Creates every series of a language at zero, so dashboards and alerts see healthy
+    /// languages as 0 (not "no data") and `rate()` catches the first event.
+    pub fn zero_series(&self, lang: &str) {
+        for state in ["idle", "leased", "starting", "resetting"] {
+            self.containers.with_label_values(&[lang, state]).set(0);
+        }
+        self.queue_depth.with_label_values(&[lang]).set(0);
+        for c in [
+            &self.created,
+            &self.create_failures,
+            &self.reset_failures,
+            &self.queue_rejections,
+        ] {
+            c.with_label_values(&[lang]);
+        }
+        for reason in [
+            "dead",
+            "evicted",
+            "max_uses",
+            "memory_override",
+            "reset_failed",
+            "update_failed",
+        ] {
+            self.destroyed.with_label_values(&[lang, reason]);
+        }
+        for kind in ["warm", "cold", "queued"] {
+            self.leases.with_label_values(&[lang, kind]);
+        }
+        for v in agent::Verdict::ALL {
+            self.runs.with_label_values(&[lang, v.as_str()]);
+        }
+    }
+
     /// Creates the metrics and registers them in `registry`.
     pub fn new(registry: &Registry) -> prometheus::Result<PoolMetrics> {
         let gauge = |name: &str, help: &str, labels: &[&str]| {
