@@ -550,7 +550,9 @@ const JANITOR_EVERY: Duration = Duration::from_secs(10);
 
 /// Removes this process's containers that Docker holds as exited or dead: ones whose removal
 /// failed while Docker was away (a daemon restart kills every container; the pool discards
-/// them at once, but Docker cannot remove anything until it is back).
+/// them at once, but Docker cannot remove anything until it is back). Also those left
+/// `created` by a creation that failed half-way, once they are older than any creation in
+/// flight can be.
 async fn janitor(inner: Arc<Inner>) {
     let me = std::process::id().to_string();
     let filters = HashMap::from([
@@ -563,9 +565,14 @@ async fn janitor(inner: Arc<Inner>) {
         ),
         (
             "status".to_string(),
-            vec!["exited".to_string(), "dead".to_string()],
+            vec![
+                "exited".to_string(),
+                "dead".to_string(),
+                "created".to_string(),
+            ],
         ),
     ]);
+    let creation_bound = Duration::from_millis(inner.config.create_timeout_ms) + JANITOR_EVERY;
     loop {
         tokio::time::sleep(JANITOR_EVERY).await;
         if inner.closing.load(Ordering::SeqCst) {
@@ -579,7 +586,19 @@ async fn janitor(inner: Arc<Inner>) {
         let Ok(Ok(dead)) = listed.await else {
             continue; // Docker away: next round
         };
-        for id in dead.into_iter().filter_map(|c| c.id) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs() as i64;
+        let stale = |c: &bollard::models::ContainerSummary| {
+            let created_state = c
+                .state
+                .as_ref()
+                .is_some_and(|s| s.to_string().eq_ignore_ascii_case("created"));
+            let age = now - c.created.unwrap_or(now);
+            !created_state || age > creation_bound.as_secs() as i64
+        };
+        for id in dead.into_iter().filter(stale).filter_map(|c| c.id) {
             debug!(container = %id, "removing a dead container");
             container::remove(&inner.docker, &id).await;
         }
