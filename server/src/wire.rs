@@ -25,20 +25,30 @@ pub struct RunBody {
     pub limits: LimitOverrides,
 }
 
+/// The API's rule for a program: exactly one of `code` and a non-empty `files`.
+pub fn check_code_or_files(
+    code: &Option<String>,
+    files: &Option<Vec<File>>,
+) -> Result<(), ApiError> {
+    match (code, files) {
+        (Some(_), None) => Ok(()),
+        (None, Some(files)) if !files.is_empty() => Ok(()),
+        (None, Some(_)) => Err(ApiError::bad_request("files must not be empty")),
+        (Some(_), Some(_)) => Err(ApiError::bad_request("give either code or files, not both")),
+        (None, None) => Err(ApiError::bad_request("code or files is required")),
+    }
+}
+
 impl RunBody {
     /// The core's request; exactly one of `code` and `files` must be given.
     pub fn into_request(self) -> Result<RunRequest, ApiError> {
+        check_code_or_files(&self.code, &self.files)?;
         let files = match (self.code, self.files) {
-            (Some(code), None) => vec![File {
+            (Some(code), _) => vec![File {
                 name: String::new(),
                 content: code,
             }],
-            (None, Some(files)) if !files.is_empty() => files,
-            (None, Some(_)) => return Err(ApiError::bad_request("files must not be empty")),
-            (Some(_), Some(_)) => {
-                return Err(ApiError::bad_request("give either code or files, not both"))
-            }
-            (None, None) => return Err(ApiError::bad_request("code or files is required")),
+            (None, files) => files.unwrap_or_default(),
         };
         if self.args.len() > 64 || self.args.iter().map(String::len).sum::<usize>() > 16 * 1024 {
             return Err(ApiError::bad_request("at most 64 args of 16 KiB in all"));

@@ -124,16 +124,14 @@ impl NewSnippet {
             .ok_or_else(|| ApiError::from(pool::PoolError::UnknownLanguage(self.language.clone())))?
             .id
             .to_string();
+        crate::wire::check_code_or_files(&self.code, &self.files)?;
         let code_bytes = match (&self.code, &self.files) {
-            (Some(code), None) => code.len(),
+            (Some(code), _) => code.len(),
             (None, Some(files)) => {
                 check_files(files)?;
                 files.iter().map(|f| f.name.len() + f.content.len()).sum()
             }
-            (Some(_), Some(_)) => {
-                return Err(ApiError::bad_request("give either code or files, not both"))
-            }
-            (None, None) => return Err(ApiError::bad_request("code or files is required")),
+            (None, None) => 0, // refused above
         };
         if code_bytes > MAX_CODE_BYTES {
             return Err(too_large(format!(
