@@ -17,7 +17,7 @@ fn runtimes_and_execute_answer_in_pistons_shape() {
 
         let (status, _, body) = post(
             &s.url("/api/v2/execute"),
-            json!({"language": "py", "version": "3.x", "files": [{"name": "x.py", "content": "import sys\nprint(input(), sys.argv[1:])\nprint('e', file=sys.stderr)"}], "stdin": "hi", "args": ["a"]}),
+            json!({"language": "py", "version": "3.x", "files": [{"name": "x.py", "content": "import sys, time\nprint(input(), sys.argv[1:])\ntime.sleep(0.05)  # two pipes: order only holds with a gap\nprint('e', file=sys.stderr)"}], "stdin": "hi", "args": ["a"]}),
         )
         .await;
         assert_eq!(status, 200, "{body}");
