@@ -6,6 +6,13 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/cache/warmrun-build/target}
 export CARGO_TERM_COLOR=never
 started=$(date +%s)
+echo "=== fast lane: format, lints, tests that need no Docker ($(date +%T))"
+# Before any set-up: a formatting or lint error shows in minutes, not after the image
+# builds and the Docker suites. DOCKER_HOST points nowhere to prove these tests need none.
+cargo fmt --all --check
+cargo clippy --workspace --all-targets -q -- -D warnings
+DOCKER_HOST=unix:///nonexistent/docker.sock cargo test --workspace --lib -q 2>&1
+echo "=== fast lane passed in $(( $(date +%s) - started )) s"
 bash scripts/prepare.sh
 cleanup() {
   # No orphan containers: remove those whose owning process is gone (tests keep their
@@ -17,7 +24,16 @@ cleanup() {
 }
 trap cleanup EXIT
 echo; echo "=== npm packages the tests drive ($(date +%T))"
-(cd server/tests/piston-client && npm ci --no-audit --no-fund --loglevel=error)
+# Only when its lock file changed since the last install (a stamp beside node_modules).
+piston=server/tests/piston-client
+lock_sum=$(sha256sum "$piston/package-lock.json" | cut -d' ' -f1)
+stamp=$piston/node_modules/.warmrun-lock.sha256
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_sum" ]; then
+  (cd "$piston" && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$lock_sum" >"$stamp"
+else
+  echo "node_modules up to date with package-lock.json"
+fi
 echo; echo "=== throwaway PostgreSQL for the snippet store tests ($(date +%T))"
 # Stopped and removed by its watchdog once this script exits.
 WARMRUN_TEST_DATABASE_URL=$(bash scripts/start-postgres.sh --owner $$)
