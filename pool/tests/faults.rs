@@ -38,13 +38,16 @@ fn container_killed_mid_run() {
                 }
             }
             let host = host.trim().to_string();
-            let ids = containers_of(engine.docker(), instance).await;
+            let ids = containers_of(common::docker(&engine), instance).await;
             let id = ids
                 .iter()
                 .find(|id| id.starts_with(&host))
                 .unwrap_or_else(|| panic!("container {host} not among {ids:?}"));
             let killed = Instant::now();
-            engine.docker().kill_container(id, None).await.unwrap();
+            common::docker(&engine)
+                .kill_container(id, None)
+                .await
+                .unwrap();
             let outcome = loop {
                 if let RunEvent::Exit(o) = next_event(&mut handle.events).await {
                     break o;
@@ -81,7 +84,7 @@ fn container_killed_mid_run() {
             common::wait_ready(&engine).await;
         }
         engine.shutdown().await;
-        let left = containers_of(engine.docker(), instance).await;
+        let left = containers_of(common::docker(&engine), instance).await;
         assert!(left.is_empty(), "left after shutdown: {left:?}");
     });
 }
@@ -93,16 +96,15 @@ fn idle_container_killed() {
     run(async {
         let instance = &common::instance("faults-idle");
         let engine = python_engine(instance).await;
-        let before = containers_of(engine.docker(), instance).await;
+        let before = containers_of(common::docker(&engine), instance).await;
         assert_eq!(before.len(), 1, "{before:?}");
-        engine
-            .docker()
+        common::docker(&engine)
             .kill_container(&before[0], None)
             .await
             .unwrap();
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            let now = containers_of(engine.docker(), instance).await;
+            let now = containers_of(common::docker(&engine), instance).await;
             if now.len() == 1 && now[0] != before[0] && engine.readiness().await.is_ok() {
                 break;
             }
