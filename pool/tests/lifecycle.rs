@@ -40,6 +40,15 @@ fn killed_container_is_replaced() {
                 .kill_container(id, None)
                 .await
                 .unwrap();
+            // The pool notices the death (its agent link breaks) and removes the container;
+            // until then a lease could still be handed the dying one.
+            let killed = id.clone();
+            common::wait_until("the killed container is removed", || async {
+                !containers_of(common::docker(&engine), instance)
+                    .await
+                    .contains(&killed)
+            })
+            .await;
             let r = exec(&engine, "python", HOSTNAME, "").await;
             assert_eq!(
                 r.outcome.exit.verdict,

@@ -119,6 +119,23 @@ pub async fn wait_ready(engine: &Engine) {
     }
 }
 
+/// Polls `cond` until it holds, failing the test after [`PATIENCE`]: tests wait for the state
+/// they assert instead of asserting right after an event.
+pub async fn wait_until<F, Fut>(what: &str, mut cond: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while !cond().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// An instance name unique to this test process, so that concurrent test runs never take
 /// each other's containers for their own; a dead run's leftovers are removed by the next
 /// engine start (their owning process is gone).
