@@ -116,3 +116,55 @@ fn idle_container_killed() {
         engine.shutdown().await;
     });
 }
+
+/// An agent binary of another protocol version (here a script that sends the hello of
+/// version 99, as a newer agent would): its container fails at once, and the language
+/// reports both versions and how to rebuild the agent instead of "undecodable agent frame".
+#[test]
+fn an_agent_of_another_protocol_version_is_named() {
+    run(async {
+        let instance = &common::instance("faults-protocol");
+        let dir = std::env::temp_dir().join(format!("warmrun-stale-agent-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let script = dir.join("agent");
+        // One frame: length 3, then Ready's variant 0, protocol 99, sandbox uid 1.
+        std::fs::write(
+            &script,
+            "#!/bin/sh\nprintf '\\003\\000\\000\\000\\000\\143\\001'\nsleep 30\n",
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut config = common::config(instance);
+        config.agent_path = script;
+        config.create_timeout_ms = 60_000;
+        let started = Instant::now();
+        let engine = Engine::start(
+            config,
+            common::catalog(&[("python", 1)]),
+            &prometheus::Registry::new(),
+        )
+        .await
+        .unwrap();
+        let reason = loop {
+            if let Some(r) = engine.status()[0].unavailable.clone() {
+                break r;
+            }
+            assert!(started.elapsed() < Duration::from_secs(30), "no error");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        // Well before the creation timeout (60 s).
+        assert!(started.elapsed() < Duration::from_secs(30));
+        for part in [
+            "protocol version 99",
+            &format!("version {}", agent::PROTOCOL_VERSION),
+            "bash scripts/build-agent.sh",
+        ] {
+            assert!(reason.contains(part), "{part:?} not in {reason:?}");
+        }
+        engine.shutdown().await;
+        let _ = std::fs::remove_dir_all(&dir);
+        let left = containers_of(common::docker(&engine), instance).await;
+        assert!(left.is_empty(), "left after shutdown: {left:?}");
+    });
+}
