@@ -32,6 +32,14 @@ pub struct EngineConfig {
     /// Names this engine's containers (label `io.warmrun.instance`); a start removes the
     /// containers a previous process of the same instance left.
     pub instance: String,
+    /// The engine's node id, stable across its restarts and unique among the engines sharing
+    /// a Docker daemon (label `io.warmrun.node`): a start removes the containers its node's
+    /// earlier engine left, and engines of other nodes remove them once the owner-liveness
+    /// oracle says that node's engine is gone. Empty (the default): the instance name.
+    pub node_id: String,
+    /// How often the janitor removes dead containers of this engine and those of engines that
+    /// are gone (at most 10 s, so that a dead engine's containers go within a minute).
+    pub janitor_interval_ms: u64,
     /// Path of the static agent binary on the Docker host, bind-mounted read-only.
     pub agent_path: PathBuf,
     pub runtime: Runtime,
@@ -66,10 +74,23 @@ pub struct EngineConfig {
     pub zygotes: bool,
 }
 
+impl EngineConfig {
+    /// The node id in effect: `node_id`, or the instance name when it is empty.
+    pub fn effective_node_id(&self) -> &str {
+        if self.node_id.is_empty() {
+            &self.instance
+        } else {
+            &self.node_id
+        }
+    }
+}
+
 impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
             instance: "default".into(),
+            node_id: String::new(),
+            janitor_interval_ms: 10_000,
             agent_path: PathBuf::from("/var/cache/warmrun-build/agent/warmrun-agent"),
             runtime: Runtime::Runc,
             max_containers: 24,

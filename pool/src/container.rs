@@ -1,26 +1,21 @@
-//! One sandbox container and the framed link to its agent over the attached stdio.
+//! One sandbox container and the framed link to its agent over the attached stdio; the
+//! runtime underneath is a [`Backend`].
 
+use crate::backend::{Backend, CreateSpec};
 use crate::catalog::Language;
 use crate::config::EngineConfig;
 use crate::error::PoolError;
-use crate::spec;
-use agent::{Event, Request};
-use bollard::container::LogOutput;
-use bollard::models::ContainerUpdateBody;
-use bollard::query_parameters::{
-    AttachContainerOptionsBuilder, CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder,
-};
-use bollard::Docker;
+use crate::ownership::Identity;
+use agent::{Event, Request, PROTOCOL_VERSION};
 use futures_util::StreamExt;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncWriteExt};
 use tokio::sync::{mpsc, OwnedSemaphorePermit};
 use tokio::task::JoinHandle;
 use tokio_util::codec::{FramedRead, LengthDelimitedCodec};
-use tokio_util::io::StreamReader;
-use tracing::{debug, warn};
+use tracing::warn;
 
 /// Sandbox uids are unique per container so that per-uid kernel limits (RLIMIT_NPROC)
 /// of one container never count another's processes.
@@ -28,11 +23,14 @@ static NEXT_UID: AtomicU32 = AtomicU32::new(0);
 const UID_BASE: u32 = 100_000;
 const UID_SPAN: u32 = 1 << 20;
 
+/// The command that rebuilds the agent, named in protocol errors.
+pub const REBUILD_AGENT: &str = "bash scripts/build-agent.sh";
+
 /// A running sandbox container whose agent reported ready.
 pub struct Container {
-    /// Docker's id.
+    /// The runtime's id.
     pub id: String,
-    /// Docker's name (`warmrun-<instance>-<lang>-<n>`).
+    /// The container's name (`warmrun-<instance>-<lang>-<pid>-<n>`).
     pub name: String,
     /// The uid user code runs as.
     pub sandbox_uid: u32,
@@ -42,7 +40,8 @@ pub struct Container {
     pub uses: u32,
     /// When the container became ready.
     pub created_at: Instant,
-    docker: Docker,
+    backend: Arc<dyn Backend>,
+    owner: Arc<Identity>,
     requests: mpsc::UnboundedSender<Request>,
     events: mpsc::UnboundedReceiver<Event>,
     alive: Arc<AtomicBool>,
@@ -53,150 +52,65 @@ pub struct Container {
 }
 
 impl Container {
-    /// Creates, attaches and starts a container, and waits for its agent's first `Ready`.
+    /// Creates and starts a container with `memory_mb` of memory, and waits for its agent's
+    /// first `Ready` (of this engine's protocol version).
     pub async fn create(
-        docker: &Docker,
-        lang: &Language,
-        config: &EngineConfig,
-        budget: OwnedSemaphorePermit,
-    ) -> Result<Container, PoolError> {
-        Self::create_with_memory(docker, lang, config, budget, lang.limits.memory_mb).await
-    }
-
-    /// [`Container::create`] with a memory limit other than the language's default.
-    pub async fn create_with_memory(
-        docker: &Docker,
+        backend: &Arc<dyn Backend>,
+        owner: &Arc<Identity>,
         lang: &Language,
         config: &EngineConfig,
         budget: OwnedSemaphorePermit,
         memory_mb: u64,
     ) -> Result<Container, PoolError> {
         let n = NEXT_UID.fetch_add(1, Ordering::Relaxed);
-        let sandbox_uid = UID_BASE + (std::process::id() * 7919 + n) % UID_SPAN;
-        let name = format!(
-            "warmrun-{}-{}-{}-{n}",
-            config.instance,
-            lang.id,
-            std::process::id()
+        let pid = std::process::id();
+        let sandbox_uid = UID_BASE + (pid.wrapping_mul(7919).wrapping_add(n)) % UID_SPAN;
+        let name = format!("warmrun-{}-{}-{pid}-{n}", config.instance, lang.id);
+        let attached = backend
+            .create(&CreateSpec {
+                name: &name,
+                language: lang,
+                config,
+                sandbox_uid,
+                memory_mb,
+                labels: owner.labels(lang.id.as_str()),
+            })
+            .await?;
+        let (alive, requests, events, tasks) = link(
+            attached.stdout,
+            attached.stdin,
+            &name,
+            &config.agent_path.display().to_string(),
         );
-        let body = spec::container_body(lang, config, sandbox_uid, memory_mb);
-        let created = docker
-            .create_container(
-                Some(CreateContainerOptionsBuilder::default().name(&name).build()),
-                body,
-            )
-            .await?;
-        let id = created.id;
-        match Self::attach_and_start(docker, &id, &name, sandbox_uid, lang, budget).await {
-            Ok(mut c) => {
-                c.memory_mb = memory_mb;
-                let timeout = Duration::from_millis(config.create_timeout_ms);
-                match c.wait_ready(timeout).await {
-                    Ok(()) => Ok(c),
-                    Err(e) => {
-                        c.destroy().await;
-                        Err(e)
-                    }
-                }
-            }
-            Err(e) => {
-                remove(docker, &id).await;
-                Err(e)
-            }
-        }
-    }
-
-    async fn attach_and_start(
-        docker: &Docker,
-        id: &str,
-        name: &str,
-        sandbox_uid: u32,
-        lang: &Language,
-        budget: OwnedSemaphorePermit,
-    ) -> Result<Container, PoolError> {
-        // Attach before starting so that the agent's first frame cannot be missed.
-        let attach = docker
-            .attach_container(
-                id,
-                Some(
-                    AttachContainerOptionsBuilder::default()
-                        .stdin(true)
-                        .stdout(true)
-                        .stderr(true)
-                        .stream(true)
-                        .build(),
-                ),
-            )
-            .await?;
-        docker.start_container(id, None).await?;
-        let alive = Arc::new(AtomicBool::new(true));
-        let (events_tx, events) = mpsc::unbounded_channel();
-        let (requests, mut requests_rx) = mpsc::unbounded_channel::<Request>();
-
-        let log_name = name.to_string();
-        let agent_stdout = attach.output.filter_map(move |item| {
-            let out = match item {
-                Ok(LogOutput::StdOut { message }) => Some(Ok(message)),
-                Ok(LogOutput::StdErr { message }) => {
-                    debug!(container = %log_name, "agent: {}", String::from_utf8_lossy(&message).trim_end());
-                    None
-                }
-                Ok(_) => None,
-                Err(e) => Some(Err(std::io::Error::other(e))),
-            };
-            std::future::ready(out)
-        });
-        let codec = LengthDelimitedCodec::builder()
-            .little_endian()
-            .length_field_length(4)
-            .max_frame_length(agent::MAX_FRAME_BYTES)
-            .new_codec();
-        let mut frames = FramedRead::new(StreamReader::new(Box::pin(agent_stdout)), codec);
-        let reader_alive = alive.clone();
-        let reader_name = name.to_string();
-        let reader = tokio::spawn(async move {
-            while let Some(frame) = frames.next().await {
-                let Ok(frame) = frame else { break };
-                match agent::decode_payload::<Event>(&frame) {
-                    Ok(ev) => {
-                        if events_tx.send(ev).is_err() {
-                            break;
-                        }
-                    }
-                    Err(e) => {
-                        warn!(container = %reader_name, "undecodable agent frame: {e}");
-                        break;
-                    }
-                }
-            }
-            reader_alive.store(false, Ordering::SeqCst);
-        });
-        let mut input = attach.input;
-        let writer_alive = alive.clone();
-        let writer = tokio::spawn(async move {
-            while let Some(req) = requests_rx.recv().await {
-                let frame = agent::encode_frame(&req);
-                if input.write_all(&frame).await.is_err() || input.flush().await.is_err() {
-                    break;
-                }
-            }
-            writer_alive.store(false, Ordering::SeqCst);
-        });
-        Ok(Container {
-            id: id.to_string(),
-            name: name.to_string(),
+        let mut c = Container {
+            id: attached.id,
+            name,
             sandbox_uid,
-            memory_mb: lang.limits.memory_mb,
+            memory_mb,
             uses: 0,
             created_at: Instant::now(),
-            docker: docker.clone(),
+            backend: backend.clone(),
+            owner: owner.clone(),
             requests,
             events,
             alive,
-            tasks: [reader, writer],
+            tasks,
             removed: false,
             budget: Some(budget),
-        })
+        };
+        match c
+            .wait_ready(Duration::from_millis(config.create_timeout_ms))
+            .await
+        {
+            Ok(()) => {
+                c.created_at = Instant::now();
+                Ok(c)
+            }
+            Err(e) => {
+                c.destroy().await;
+                Err(e)
+            }
+        }
     }
 
     /// Whether the link to the agent is still up (it drops when the container dies).
@@ -204,27 +118,11 @@ impl Container {
         self.alive.load(Ordering::SeqCst)
     }
 
-    /// Whether Docker saw the kernel's OOM killer act in this container (`State.OOMKilled`).
-    /// Under gVisor a program that exhausts the memory limit takes the whole sandbox with it,
-    /// and this is how the run still gets its `memory_limit` verdict.
-    /// Docker records the flag once it has seen the container exit, which may come a moment
-    /// after the agent's link broke: this waits up to 3 s for that.
+    /// Whether the runtime saw the kernel's OOM killer act in this container. Under gVisor a
+    /// program that exhausts the memory limit takes the whole sandbox with it, and this is
+    /// how the run still gets its `memory_limit` verdict.
     pub async fn oom_killed(&self) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(3);
-        loop {
-            let inspect = self.docker.inspect_container(&self.id, None);
-            let state = match tokio::time::timeout(Duration::from_secs(3), inspect).await {
-                Ok(Ok(c)) => c.state.unwrap_or_default(),
-                _ => return false,
-            };
-            if state.oom_killed == Some(true) {
-                return true;
-            }
-            if state.running != Some(true) || Instant::now() > deadline {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        self.backend.oom_killed(&self.id).await
     }
 
     /// Sends a request to the agent.
@@ -284,14 +182,7 @@ impl Container {
         if memory_mb == self.memory_mb {
             return Ok(());
         }
-        let bytes = (memory_mb * 1024 * 1024) as i64;
-        // Swap equal to memory: a program cannot swap its way past the limit.
-        let body = ContainerUpdateBody {
-            memory: Some(bytes),
-            memory_swap: Some(bytes),
-            ..Default::default()
-        };
-        self.docker.update_container(&self.id, body).await?;
+        self.backend.set_memory(&self.id, memory_mb).await?;
         self.memory_mb = memory_mb;
         Ok(())
     }
@@ -306,15 +197,20 @@ impl Container {
         config: &EngineConfig,
         memory_mb: u64,
     ) -> Result<(), PoolError> {
-        let permit = self.budget.take().ok_or_else(|| {
+        let permit = self.take_budget().ok_or_else(|| {
             PoolError::Sandbox(format!("{}: no budget left to replace it", self.name))
         })?;
-        let docker = self.docker.clone();
         let mut fresh =
-            Container::create_with_memory(&docker, lang, config, permit, memory_mb).await?;
+            Container::create(&self.backend, &self.owner, lang, config, permit, memory_mb).await?;
         fresh.uses = self.uses;
         std::mem::replace(self, fresh).destroy().await;
         Ok(())
+    }
+
+    /// Its place in the container budget, for a container about to be destroyed whose place
+    /// goes to another.
+    pub(crate) fn take_budget(&mut self) -> Option<OwnedSemaphorePermit> {
+        self.budget.take()
     }
 
     /// Removes the container for good.
@@ -322,7 +218,7 @@ impl Container {
         for t in &self.tasks {
             t.abort();
         }
-        remove(&self.docker, &self.id).await;
+        self.backend.remove(&self.id).await;
         self.removed = true;
     }
 }
@@ -336,29 +232,140 @@ impl Drop for Container {
         // whatever a stopping runtime could not.
         if !self.removed {
             if let Ok(rt) = tokio::runtime::Handle::try_current() {
-                let (docker, id) = (self.docker.clone(), self.id.clone());
-                rt.spawn(async move { remove(&docker, &id).await });
+                let (backend, id) = (self.backend.clone(), self.id.clone());
+                rt.spawn(async move { backend.remove(&id).await });
             }
         }
     }
 }
 
-/// Force-removes a container, logging (not failing) when Docker refuses.
-pub async fn remove(docker: &Docker, id: &str) {
-    let opts = RemoveContainerOptionsBuilder::default()
-        .force(true)
-        .v(true)
-        .build();
-    if let Err(e) = docker.remove_container(id, Some(opts)).await {
-        // 404: already gone; 409: a removal is already under way.
-        if !matches!(
-            e,
-            bollard::errors::Error::DockerResponseServerError {
-                status_code: 404 | 409,
-                ..
+type Link = (
+    Arc<AtomicBool>,
+    mpsc::UnboundedSender<Request>,
+    mpsc::UnboundedReceiver<Event>,
+    [JoinHandle<()>; 2],
+);
+
+/// Frames requests onto the agent's stdin and events off its stdout. The first frame must be
+/// the agent's hello of this engine's protocol version; anything else ends the link with a
+/// fatal error that says which agent it met and how to rebuild it.
+fn link(
+    stdout: std::pin::Pin<Box<dyn AsyncRead + Send>>,
+    mut stdin: std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>,
+    name: &str,
+    agent_path: &str,
+) -> Link {
+    let alive = Arc::new(AtomicBool::new(true));
+    let (events_tx, events) = mpsc::unbounded_channel();
+    let (requests, mut requests_rx) = mpsc::unbounded_channel::<Request>();
+    let codec = LengthDelimitedCodec::builder()
+        .little_endian()
+        .length_field_length(4)
+        .max_frame_length(agent::MAX_FRAME_BYTES)
+        .new_codec();
+    let mut frames = FramedRead::new(stdout, codec);
+    let reader_alive = alive.clone();
+    let (reader_name, agent_path) = (name.to_string(), agent_path.to_string());
+    let reader = tokio::spawn(async move {
+        let mut first = true;
+        while let Some(frame) = frames.next().await {
+            let checked = match (&frame, first) {
+                (Ok(f), true) => check_hello(f, &agent_path),
+                (Err(e), true) => Err(unreadable_hello(&e.to_string(), &agent_path)),
+                _ => Ok(()),
+            };
+            first = false;
+            if let Err(message) = checked {
+                warn!(container = %reader_name, "{message}");
+                let _ = events_tx.send(Event::Error {
+                    message,
+                    fatal: true,
+                });
+                break;
             }
-        ) {
-            warn!(container = %id, "removing container failed: {e}");
+            let Ok(frame) = frame else { break };
+            match agent::decode_payload::<Event>(&frame) {
+                Ok(ev) => {
+                    if events_tx.send(ev).is_err() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    warn!(container = %reader_name, "undecodable agent frame: {e}");
+                    break;
+                }
+            }
         }
+        reader_alive.store(false, Ordering::SeqCst);
+    });
+    let writer_alive = alive.clone();
+    let writer = tokio::spawn(async move {
+        while let Some(req) = requests_rx.recv().await {
+            let frame = agent::encode_frame(&req);
+            if stdin.write_all(&frame).await.is_err() || stdin.flush().await.is_err() {
+                break;
+            }
+        }
+        writer_alive.store(false, Ordering::SeqCst);
+    });
+    (alive, requests, events, [reader, writer])
+}
+
+/// Checks the agent's first frame (without its length prefix): a hello of this engine's
+/// protocol version. The error names both versions and the rebuild command.
+pub(crate) fn check_hello(payload: &[u8], agent_path: &str) -> Result<(), String> {
+    match agent::peek_protocol(payload) {
+        Some(PROTOCOL_VERSION) => Ok(()),
+        Some(other) => Err(format!(
+            "the agent {agent_path} speaks protocol version {other} but this engine speaks \
+             version {PROTOCOL_VERSION}: the agent binary is stale (or newer than the engine); \
+             rebuild it with `{REBUILD_AGENT}`"
+        )),
+        None => Err(unreadable_hello(
+            "its first frame is not a hello",
+            agent_path,
+        )),
+    }
+}
+
+fn unreadable_hello(what: &str, agent_path: &str) -> String {
+    format!(
+        "the agent {agent_path} does not speak a known version of the protocol ({what}); this \
+         engine speaks version {PROTOCOL_VERSION}: rebuild the agent with `{REBUILD_AGENT}`"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hello_of_this_version_passes() {
+        let hello = agent::encode_frame(&Event::Ready {
+            protocol: PROTOCOL_VERSION,
+            sandbox_uid: 100_000,
+        });
+        assert_eq!(check_hello(&hello[4..], "/a"), Ok(()));
+    }
+
+    #[test]
+    fn another_version_names_both_and_the_rebuild_command() {
+        // A newer agent whose hello has grown fields after the version.
+        let payload = [0u8, 2, 0xde, 0xad, 0xbe, 0xef];
+        let err = check_hello(&payload, "/x/warmrun-agent").unwrap_err();
+        assert!(err.contains("protocol version 2"), "{err}");
+        assert!(
+            err.contains(&format!("version {PROTOCOL_VERSION}")),
+            "{err}"
+        );
+        assert!(err.contains("bash scripts/build-agent.sh"), "{err}");
+        assert!(err.contains("/x/warmrun-agent"), "{err}");
+    }
+
+    #[test]
+    fn something_else_is_not_taken_for_an_agent() {
+        let err = check_hello(b"\x05hello", "/a").unwrap_err();
+        assert!(err.contains("not a hello"), "{err}");
+        assert!(err.contains("bash scripts/build-agent.sh"), "{err}");
     }
 }

@@ -1,116 +1,114 @@
-//! The engine: owns the Docker connection, one warm pool per language, the global container
-//! budget, the refill tasks, orphan cleanup and shutdown.
+//! The engine's API: starting (on Docker or another [`Backend`]), leasing, runs, status,
+//! readiness and shutdown. The parts it starts live in their own modules: `refill.rs` keeps
+//! the pools warm, `janitor.rs` removes leftover and orphaned containers, `lease.rs` returns
+//! containers after a run.
 
+use crate::backend::Backend;
 use crate::catalog::{Catalog, Language, LanguageId};
 use crate::config::EngineConfig;
-use crate::container::{self, Container};
+use crate::container::Container;
+use crate::docker::{connect_docker, DockerBackend};
 use crate::error::PoolError;
+use crate::janitor;
 use crate::lease::{Lease, LeaseKind};
 use crate::metrics::PoolMetrics;
+use crate::ownership::{Identity, LocalProcessLiveness, OwnerLiveness, Phase};
 use crate::pool::{LanguagePool, PoolStatus};
-use crate::spec::{LABEL_INSTANCE, LABEL_MANAGED, LABEL_PID};
-use bollard::query_parameters::ListContainersOptionsBuilder;
-use bollard::{ClientVersion, Docker};
+use crate::refill;
+use crate::run::{self, RunEvent, RunHandle, RunRequest, RunResult};
+use crate::state::Shared;
+use bollard::Docker;
 use dashmap::DashMap;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::Semaphore;
-use tracing::{debug, info, warn};
-
-/// How often each pool checks its idle containers and its size.
-const SWEEP_EVERY: Duration = Duration::from_secs(1);
+use tokio::sync::{mpsc, Semaphore};
+use tracing::{info, warn, Instrument};
 
 /// The execution engine; cheap to clone.
 #[derive(Clone)]
 pub struct Engine {
-    pub(crate) inner: Arc<Inner>,
-}
-
-pub(crate) struct Inner {
-    pub(crate) docker: Docker,
-    pub(crate) config: EngineConfig,
-    pub(crate) catalog: Catalog,
-    pub(crate) pools: DashMap<LanguageId, Arc<LanguagePool>>,
-    /// One permit per container that may exist, across languages.
-    pub(crate) budget: Arc<Semaphore>,
-    /// Limits concurrent `docker create/start`, which is slow and CPU-hungry.
-    create_slots: Arc<Semaphore>,
-    pub(crate) metrics: PoolMetrics,
-    pub(crate) closing: AtomicBool,
-}
-
-/// Connects to the local Docker engine (`DOCKER_HOST` or the default socket), speaking an API
-/// version the engine supports (Debian's Docker 20.10 stops at 1.41).
-pub async fn connect_docker() -> Result<Docker, PoolError> {
-    let socket = std::env::var("DOCKER_HOST")
-        .ok()
-        .and_then(|h| h.strip_prefix("unix://").map(str::to_string))
-        .unwrap_or_else(|| "/var/run/docker.sock".into());
-    let docker = Docker::connect_with_unix(
-        &socket,
-        120,
-        &ClientVersion {
-            major_version: 1,
-            minor_version: 41,
-        },
-    )?;
-    let docker = docker.negotiate_version().await?;
-    docker.ping().await?;
-    Ok(docker)
+    inner: Arc<Shared>,
 }
 
 impl Engine {
-    /// Starts the engine: removes orphans of earlier processes, checks images, and starts
-    /// filling every pool in the background.
+    /// Starts the engine on the local Docker daemon: removes what earlier or dead engines
+    /// left, checks images, and starts filling every pool in the background. Owners of other
+    /// containers are judged by [`LocalProcessLiveness`] (their pid on this machine).
     pub async fn start(
         config: EngineConfig,
         catalog: Catalog,
         registry: &prometheus::Registry,
     ) -> Result<Engine, PoolError> {
+        Self::start_with(config, catalog, registry, Arc::new(LocalProcessLiveness)).await
+    }
+
+    /// [`Engine::start`] with an oracle that tells whether the engines owning other
+    /// containers on the daemon are alive (e.g. from heartbeats in a shared database).
+    pub async fn start_with(
+        config: EngineConfig,
+        catalog: Catalog,
+        registry: &prometheus::Registry,
+        liveness: Arc<dyn OwnerLiveness>,
+    ) -> Result<Engine, PoolError> {
         if !config.agent_path.is_file() {
             return Err(PoolError::Config(format!(
-                "agent binary {} not found (build it with scripts/build-agent.sh)",
-                config.agent_path.display()
+                "agent binary {} not found (build it with `{}`)",
+                config.agent_path.display(),
+                crate::container::REBUILD_AGENT
             )));
         }
         let docker = connect_docker().await?;
+        let backend = Arc::new(DockerBackend::new(docker.clone()));
+        Self::start_on(backend, Some(docker), config, catalog, registry, liveness).await
+    }
+
+    /// Starts the engine on any container runtime (`docker`: its client when it is Docker).
+    pub async fn start_on(
+        backend: Arc<dyn Backend>,
+        docker: Option<Docker>,
+        config: EngineConfig,
+        catalog: Catalog,
+        registry: &prometheus::Registry,
+        liveness: Arc<dyn OwnerLiveness>,
+    ) -> Result<Engine, PoolError> {
         let metrics =
             PoolMetrics::new(registry).map_err(|e| PoolError::Config(format!("metrics: {e}")))?;
-        let inner = Arc::new(Inner {
+        let identity = Arc::new(Identity::new(config.effective_node_id(), &config.instance));
+        info!(node = %identity.node, boot = %identity.boot, "engine starting");
+        let inner = Arc::new(Shared {
             budget: Arc::new(Semaphore::new(config.max_containers)),
             create_slots: Arc::new(Semaphore::new(config.max_concurrent_creates.max(1))),
+            backend,
             docker,
             pools: DashMap::new(),
             catalog: catalog.clone(),
             config,
             metrics,
             closing: AtomicBool::new(false),
+            identity,
+            liveness,
         });
         let engine = Engine { inner };
-        let removed = engine.remove_orphans().await?;
+        let removed = janitor::remove_orphans(&engine.inner, Phase::Start).await?;
         if removed > 0 {
-            info!(removed, "removed containers left by an earlier process");
+            info!(
+                removed,
+                "removed containers left by earlier or dead engines"
+            );
         }
         for lang in &catalog.languages {
             let pool = Arc::new(LanguagePool::new(Arc::new(lang.clone())));
-            if engine
-                .inner
-                .docker
-                .inspect_image(&lang.image)
-                .await
-                .is_err()
-            {
+            if !engine.inner.backend.image_present(&lang.image).await {
                 let reason = format!("image {} is missing (run images/build.sh)", lang.image);
                 warn!(language = %lang.id, "{reason}");
                 pool.set_unavailable(Some(reason));
             }
             engine.inner.metrics.zero_series(lang.id.as_str());
             engine.inner.pools.insert(lang.id.clone(), pool.clone());
-            tokio::spawn(refill_loop(engine.inner.clone(), pool));
+            tokio::spawn(refill::refill_loop(engine.inner.clone(), pool));
         }
-        tokio::spawn(janitor(engine.inner.clone()));
+        tokio::spawn(janitor::janitor(engine.inner.clone()));
         Ok(engine)
     }
 
@@ -124,9 +122,19 @@ impl Engine {
         &self.inner.config
     }
 
-    /// The Docker client, for health checks.
-    pub fn docker(&self) -> &Docker {
-        &self.inner.docker
+    /// The Docker client, when the engine runs on Docker.
+    pub fn docker(&self) -> Option<&Docker> {
+        self.inner.docker.as_ref()
+    }
+
+    /// The node id its containers carry (`io.warmrun.node`).
+    pub fn node_id(&self) -> &str {
+        &self.inner.identity.node
+    }
+
+    /// The id of this start of the engine (`io.warmrun.boot`), new at every start.
+    pub fn boot_id(&self) -> &str {
+        &self.inner.identity.boot
     }
 
     /// The engine's metrics.
@@ -142,7 +150,7 @@ impl Engine {
             .ok_or_else(|| PoolError::UnknownLanguage(name.to_string()))
     }
 
-    pub(crate) fn pool(&self, lang: &LanguageId) -> Result<Arc<LanguagePool>, PoolError> {
+    fn pool(&self, lang: &LanguageId) -> Result<Arc<LanguagePool>, PoolError> {
         self.inner
             .pools
             .get(lang)
@@ -157,15 +165,13 @@ impl Engine {
         lang: &LanguageId,
         on_position: &mut (dyn FnMut(usize) + Send),
     ) -> Result<Lease, PoolError> {
-        if self.inner.closing.load(Ordering::SeqCst) {
+        if self.inner.is_closing() {
             return Err(PoolError::ShuttingDown);
         }
         let pool = self.pool(lang)?;
-        if let Some(reason) = pool.unavailable.lock().unwrap().clone() {
+        if let Some(reason) = pool.unavailable_and_empty() {
             // Fail fast rather than queue for containers that cannot be made.
-            if pool.containers.status().size == 0 {
-                return Err(PoolError::LanguageUnavailable(lang.to_string(), reason));
-            }
+            return Err(PoolError::LanguageUnavailable(lang.to_string(), reason));
         }
         let asked = Instant::now();
         let metrics = &self.inner.metrics;
@@ -175,8 +181,8 @@ impl Engine {
                     pool.refill.notify_one();
                     return Ok(self.granted(pool, obj, LeaseKind::Warm, asked));
                 }
-                self.discard(&pool, deadpool::unmanaged::Object::take(obj), "dead")
-                    .await;
+                let c = deadpool::unmanaged::Object::take(obj);
+                self.inner.discard(&pool, c, "dead").await;
             }
         }
         let ticket = pool
@@ -201,7 +207,8 @@ impl Engine {
                         _ => PoolError::LeaseTimeout(lang.to_string()),
                     })?;
                     if !obj.is_alive() {
-                        self.discard(&pool, deadpool::unmanaged::Object::take(obj), "dead").await;
+                        let c = deadpool::unmanaged::Object::take(obj);
+                        self.inner.discard(&pool, c, "dead").await;
                         get = next(pool.clone());
                         continue;
                     }
@@ -241,8 +248,81 @@ impl Engine {
         Lease::new(obj, pool, self.inner.clone(), kind, waited)
     }
 
-    pub(crate) async fn discard(&self, pool: &LanguagePool, c: Container, reason: &str) {
-        self.inner.discard(pool, c, reason).await
+    fn prepare(&self, req: RunRequest) -> Result<run::Prepared, PoolError> {
+        let lang = self.language(&req.language)?;
+        run::prepare(lang, &self.inner.config, req)
+    }
+
+    /// Checks the request, then queues for a container and runs in the background; events
+    /// (queue positions first) arrive on the handle. Request errors are returned at once.
+    pub fn start_run(&self, req: RunRequest) -> Result<RunHandle, PoolError> {
+        let prepared = self.prepare(req)?;
+        let (events_tx, events) = mpsc::channel(256);
+        let (controls, controls_rx) = mpsc::unbounded_channel();
+        let engine = self.clone();
+        let span = run::run_span(&prepared.language);
+        tokio::spawn(
+            async move {
+                let asked = Instant::now();
+                let position_tx = events_tx.clone();
+                let mut on_position = move |position: usize| {
+                    let _ = position_tx.try_send(RunEvent::Queued { position });
+                };
+                match engine.lease(&prepared.language, &mut on_position).await {
+                    Ok(lease) => {
+                        run::drive(
+                            engine.inner.clone(),
+                            lease,
+                            prepared,
+                            asked,
+                            events_tx,
+                            controls_rx,
+                        )
+                        .await
+                    }
+                    Err(e) => {
+                        warn!("lease failed: {e}");
+                        let _ = events_tx.send(RunEvent::Exit(run::failed(asked))).await;
+                    }
+                }
+            }
+            .instrument(span),
+        );
+        Ok(RunHandle { events, controls })
+    }
+
+    /// Leases first and only then returns the handle, so that queue and availability
+    /// errors reach the caller as errors rather than as events.
+    pub async fn lease_and_start(
+        &self,
+        req: RunRequest,
+        on_position: &mut (dyn FnMut(usize) + Send),
+    ) -> Result<RunHandle, PoolError> {
+        let prepared = self.prepare(req)?;
+        let asked = Instant::now();
+        let lease = self.lease(&prepared.language, on_position).await?;
+        let (events_tx, events) = mpsc::channel(256);
+        let (controls, controls_rx) = mpsc::unbounded_channel();
+        let span = run::run_span(&prepared.language);
+        tokio::spawn(
+            run::drive(
+                self.inner.clone(),
+                lease,
+                prepared,
+                asked,
+                events_tx,
+                controls_rx,
+            )
+            .instrument(span),
+        );
+        Ok(RunHandle { events, controls })
+    }
+
+    /// Runs to completion and collects the output (stdin closed after `req.stdin`).
+    pub async fn execute(&self, mut req: RunRequest) -> Result<RunResult, PoolError> {
+        req.close_stdin = true;
+        let handle = self.lease_and_start(req, &mut |_| {}).await?;
+        Ok(handle.collect().await)
     }
 
     /// A snapshot of every pool.
@@ -275,14 +355,14 @@ impl Engine {
         }
     }
 
-    /// Whether Docker answers and every available language has its minimum of idle
-    /// containers; the reasons when not.
+    /// Whether the container runtime answers and every available language has its minimum
+    /// of idle containers; the reasons when not.
     pub async fn readiness(&self) -> Result<(), Vec<String>> {
         let mut problems = Vec::new();
         // Bounded: a daemon that hangs (rather than refusing connections) must not hang
         // health checks too.
-        match tokio::time::timeout(Duration::from_secs(3), self.inner.docker.ping()).await {
-            Ok(Ok(_)) => {}
+        match tokio::time::timeout(Duration::from_secs(3), self.inner.backend.ping()).await {
+            Ok(Ok(())) => {}
             Ok(Err(e)) => problems.push(format!("docker does not answer: {e}")),
             Err(_) => problems.push("docker does not answer within 3 s".to_string()),
         }
@@ -305,44 +385,15 @@ impl Engine {
         }
     }
 
-    /// Removes containers of this instance, and of any instance whose owning process on
-    /// this machine is gone. Returns how many were removed.
+    /// Removes the containers that an earlier engine of this node left, those of engines the
+    /// owner-liveness oracle declares dead, and (for containers without node labels) those
+    /// of this instance made by another process or of a process that is gone. Returns how
+    /// many were removed.
     pub async fn remove_orphans(&self) -> Result<usize, PoolError> {
-        let me = std::process::id().to_string();
-        let ours = self.list_managed().await?;
-        let mut removed = 0;
-        for (id, labels) in ours {
-            let instance = labels.get(LABEL_INSTANCE).map(String::as_str);
-            let pid = labels.get(LABEL_PID).map(String::as_str).unwrap_or("");
-            let owner_gone = pid != me
-                && (pid.is_empty() || !std::path::Path::new(&format!("/proc/{pid}")).exists());
-            if instance == Some(self.inner.config.instance.as_str()) && pid != me || owner_gone {
-                container::remove(&self.inner.docker, &id).await;
-                removed += 1;
-            }
-        }
-        Ok(removed)
+        janitor::remove_orphans(&self.inner, Phase::Start).await
     }
 
-    async fn list_managed(&self) -> Result<Vec<(String, HashMap<String, String>)>, PoolError> {
-        let filters = HashMap::from([("label".to_string(), vec![format!("{LABEL_MANAGED}=true")])]);
-        let list = self
-            .inner
-            .docker
-            .list_containers(Some(
-                ListContainersOptionsBuilder::default()
-                    .all(true)
-                    .filters(&filters)
-                    .build(),
-            ))
-            .await?;
-        Ok(list
-            .into_iter()
-            .filter_map(|c| Some((c.id?, c.labels.unwrap_or_default())))
-            .collect())
-    }
-
-    /// Stops leasing and removes every container of this process. Returns once none is left,
+    /// Stops leasing and removes every container of this engine. Returns once none is left,
     /// including those whose creation or removal was under way when it was called (bounded
     /// by the create timeout).
     pub async fn shutdown(&self) {
@@ -351,19 +402,15 @@ impl Engine {
             pool.containers.close();
             pool.refill.notify_one();
         }
-        let me = std::process::id().to_string();
         let deadline = tokio::time::Instant::now()
             + Duration::from_millis(self.inner.config.create_timeout_ms)
             + Duration::from_secs(5);
         loop {
-            let mine: Vec<String> = match self.list_managed().await {
+            let mine: Vec<String> = match self.inner.backend.list_managed().await {
                 Ok(list) => list
                     .into_iter()
-                    .filter(|(_, labels)| {
-                        labels.get(LABEL_PID) == Some(&me)
-                            && labels.get(LABEL_INSTANCE) == Some(&self.inner.config.instance)
-                    })
-                    .map(|(id, _)| id)
+                    .filter(|c| self.inner.identity.owns(&c.labels))
+                    .map(|c| c.id)
                     .collect(),
                 Err(e) => {
                     warn!("listing containers at shutdown failed: {e}");
@@ -391,236 +438,10 @@ impl Engine {
             }
             // A removal already under way elsewhere answers 409 at once; the next listing
             // shows whether it finished.
-            futures_util::future::join_all(
-                mine.iter()
-                    .map(|id| container::remove(&self.inner.docker, id)),
-            )
-            .await;
+            futures_util::future::join_all(mine.iter().map(|id| self.inner.backend.remove(id)))
+                .await;
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         info!("engine stopped; containers removed");
-    }
-}
-
-impl Inner {
-    pub(crate) async fn discard(&self, pool: &LanguagePool, c: Container, reason: &str) {
-        self.metrics
-            .destroyed
-            .with_label_values(&[pool.language.id.as_str(), reason])
-            .inc();
-        c.destroy().await;
-        pool.refill.notify_one();
-    }
-
-    /// Frees budget for `lang` by destroying an idle container of another language,
-    /// preferring pools above their minimum.
-    async fn evict_idle_elsewhere(&self, lang: &LanguageId) -> bool {
-        let pools: Vec<Arc<LanguagePool>> = self
-            .pools
-            .iter()
-            .filter(|p| p.key() != lang)
-            .map(|p| p.clone())
-            .collect();
-        let above_min = pools
-            .iter()
-            .find(|p| p.containers.status().available > p.language.pool.min_idle);
-        let any = pools.iter().find(|p| p.containers.status().available > 0);
-        if let Some(p) = above_min.or(any) {
-            if let Ok(c) = p.containers.try_remove() {
-                self.discard(p, c, "evicted").await;
-                return true;
-            }
-        }
-        false
-    }
-}
-
-/// Keeps one pool at its minimum of idle containers plus one per waiting lease, within its
-/// maximum and the global budget; destroys idle containers that died.
-async fn refill_loop(inner: Arc<Inner>, pool: Arc<LanguagePool>) {
-    let lang = pool.language.id.clone();
-    let mut failures: u32 = 0;
-    loop {
-        if inner.closing.load(Ordering::SeqCst) {
-            return;
-        }
-        sweep_dead(&inner, &pool).await;
-        let st = pool.containers.status();
-        let creating = pool.creating.load(Ordering::SeqCst);
-        let want = pool.language.pool.min_idle + pool.queue_len();
-        let have = st.available + creating;
-        let room = pool.language.pool.max.saturating_sub(st.size + creating);
-        let need = want.saturating_sub(have).min(room);
-        for _ in 0..need {
-            let permit = match inner.budget.clone().try_acquire_owned() {
-                Ok(p) => p,
-                Err(_) => {
-                    if pool.queue_len() > 0 && inner.evict_idle_elsewhere(&lang).await {
-                        pool.refill.notify_one();
-                    }
-                    break;
-                }
-            };
-            pool.creating.fetch_add(1, Ordering::SeqCst);
-            let (inner, pool) = (inner.clone(), pool.clone());
-            tokio::spawn(async move {
-                let ok = create_one(&inner, &pool, permit).await;
-                pool.creating.fetch_sub(1, Ordering::SeqCst);
-                if !ok {
-                    // Back off so that a broken image or a stopped Docker is not hammered.
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
-                pool.refill.notify_one();
-            });
-        }
-        if need > 0 && pool.creating.load(Ordering::SeqCst) == 0 {
-            failures += 1;
-        } else {
-            failures = 0;
-        }
-        let nap = SWEEP_EVERY * failures.clamp(1, 5);
-        tokio::select! {
-            _ = pool.refill.notified() => {}
-            _ = tokio::time::sleep(nap) => {}
-        }
-    }
-}
-
-/// Creates one container and adds it to the pool; false when creation failed.
-async fn create_one(
-    inner: &Inner,
-    pool: &LanguagePool,
-    permit: tokio::sync::OwnedSemaphorePermit,
-) -> bool {
-    let lang = pool.language.id.as_str();
-    let Ok(_slot) = inner.create_slots.acquire().await else {
-        return false;
-    };
-    if inner.closing.load(Ordering::SeqCst) {
-        return false;
-    }
-    let started = Instant::now();
-    match Container::create(&inner.docker, &pool.language, &inner.config, permit).await {
-        Ok(c) => {
-            inner
-                .metrics
-                .start_seconds
-                .with_label_values(&[lang])
-                .observe(started.elapsed().as_secs_f64());
-            inner.metrics.created.with_label_values(&[lang]).inc();
-            pool.set_unavailable(None);
-            if let Some(spec) = crate::run::prestart_spec(&pool.language, &inner.config) {
-                // The agent keeps it from now on, restarting it after every reset.
-                let _ = c.send(agent::Request::Prestart(spec));
-            }
-            if let Err((c, _)) = pool.containers.try_add(c) {
-                c.destroy().await;
-            }
-            true
-        }
-        Err(e) if inner.closing.load(Ordering::SeqCst) => {
-            // Shutdown removed the container while it was starting.
-            debug!(language = lang, "creation interrupted by shutdown: {e}");
-            false
-        }
-        Err(e) => {
-            warn!(language = lang, "creating a container failed: {e}");
-            inner
-                .metrics
-                .create_failures
-                .with_label_values(&[lang])
-                .inc();
-            let reason = match &e {
-                // Not an answer of Docker's but no answer at all: say so plainly.
-                PoolError::Docker(d)
-                    if !matches!(d, bollard::errors::Error::DockerResponseServerError { .. }) =>
-                {
-                    format!("the Docker daemon is not reachable ({d})")
-                }
-                _ => e.to_string(),
-            };
-            pool.set_unavailable(Some(reason));
-            false
-        }
-    }
-}
-
-/// How often the janitor looks for dead containers of this process.
-const JANITOR_EVERY: Duration = Duration::from_secs(10);
-
-/// Removes this process's containers that Docker holds as exited or dead: ones whose removal
-/// failed while Docker was away (a daemon restart kills every container; the pool discards
-/// them at once, but Docker cannot remove anything until it is back). Also those left
-/// `created` by a creation that failed half-way, once they are older than any creation in
-/// flight can be.
-async fn janitor(inner: Arc<Inner>) {
-    let me = std::process::id().to_string();
-    let filters = HashMap::from([
-        (
-            "label".to_string(),
-            vec![
-                format!("{LABEL_INSTANCE}={}", inner.config.instance),
-                format!("{LABEL_PID}={me}"),
-            ],
-        ),
-        (
-            "status".to_string(),
-            vec![
-                "exited".to_string(),
-                "dead".to_string(),
-                "created".to_string(),
-            ],
-        ),
-    ]);
-    let creation_bound = Duration::from_millis(inner.config.create_timeout_ms) + JANITOR_EVERY;
-    loop {
-        tokio::time::sleep(JANITOR_EVERY).await;
-        if inner.closing.load(Ordering::SeqCst) {
-            return;
-        }
-        let opts = ListContainersOptionsBuilder::default()
-            .all(true)
-            .filters(&filters)
-            .build();
-        let listed = tokio::time::timeout(JANITOR_EVERY, inner.docker.list_containers(Some(opts)));
-        let Ok(Ok(dead)) = listed.await else {
-            continue; // Docker away: next round
-        };
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs() as i64;
-        let stale = |c: &bollard::models::ContainerSummary| {
-            let created_state = c
-                .state
-                .as_ref()
-                .is_some_and(|s| s.to_string().eq_ignore_ascii_case("created"));
-            let age = now - c.created.unwrap_or(now);
-            !created_state || age > creation_bound.as_secs() as i64
-        };
-        for id in dead.into_iter().filter(stale).filter_map(|c| c.id) {
-            debug!(container = %id, "removing a dead container");
-            container::remove(&inner.docker, &id).await;
-        }
-    }
-}
-
-/// Takes every idle container out for an instant and destroys those whose agent link died
-/// (killed from outside, Docker restarted).
-async fn sweep_dead(inner: &Inner, pool: &LanguagePool) {
-    let mut idle = Vec::new();
-    while let Ok(obj) = pool.containers.try_get() {
-        idle.push(obj);
-    }
-    let mut dead = Vec::new();
-    for obj in idle {
-        if obj.is_alive() {
-            drop(obj);
-        } else {
-            dead.push(deadpool::unmanaged::Object::take(obj));
-        }
-    }
-    for c in dead {
-        inner.discard(pool, c, "dead").await;
     }
 }

@@ -3,8 +3,8 @@
 
 use crate::config::Runtime;
 use crate::container::Container;
-use crate::engine::Inner;
 use crate::pool::LanguagePool;
+use crate::state::Shared;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -36,7 +36,7 @@ impl LeaseKind {
 pub struct Lease {
     obj: Option<deadpool::unmanaged::Object<Container>>,
     pool: Arc<LanguagePool>,
-    inner: Arc<Inner>,
+    inner: Arc<Shared>,
     /// How the lease was obtained.
     pub kind: LeaseKind,
     /// How long obtaining it took.
@@ -47,7 +47,7 @@ impl Lease {
     pub(crate) fn new(
         obj: deadpool::unmanaged::Object<Container>,
         pool: Arc<LanguagePool>,
-        inner: Arc<Inner>,
+        inner: Arc<Shared>,
         kind: LeaseKind,
         waited: Duration,
     ) -> Lease {
@@ -58,6 +58,11 @@ impl Lease {
             kind,
             waited,
         }
+    }
+
+    /// The language of the leased container.
+    pub fn language(&self) -> &Arc<crate::catalog::Language> {
+        &self.pool.language
     }
 
     /// The leased container.
@@ -96,7 +101,7 @@ impl Drop for Lease {
 }
 
 async fn recycle(
-    inner: Arc<Inner>,
+    inner: Arc<Shared>,
     pool: Arc<LanguagePool>,
     mut obj: deadpool::unmanaged::Object<Container>,
 ) {
@@ -107,7 +112,6 @@ async fn recycle(
         // with a default one, off anyone's latency path.
         let c = deadpool::unmanaged::Object::take(obj);
         inner.discard(&pool, c, "memory_override").await;
-        pool.refill.notify_one();
         return;
     }
     pool.resetting.fetch_add(1, Ordering::SeqCst);
@@ -145,9 +149,32 @@ async fn recycle(
 
 /// Uses after which a container is replaced: `max_uses`, less up to a quarter picked by its
 /// uid, so that containers leased evenly do not all retire (and restart) at the same moment.
-fn retire_after(max_uses: u32, sandbox_uid: u32) -> u32 {
+pub(crate) fn retire_after(max_uses: u32, sandbox_uid: u32) -> u32 {
     if max_uses <= 1 {
         return max_uses;
     }
     max_uses - sandbox_uid % (max_uses / 4 + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::retire_after;
+
+    #[test]
+    fn retirement_is_spread_over_the_last_quarter() {
+        for max in [2u32, 4, 10, 100] {
+            let ages: std::collections::BTreeSet<u32> = (100_000..100_200)
+                .map(|uid| retire_after(max, uid))
+                .collect();
+            let lowest = max - max / 4;
+            assert!(
+                ages.iter().all(|a| (lowest..=max).contains(a)),
+                "{max}: {ages:?}"
+            );
+            // Every age of the window occurs, so equal containers retire at different times.
+            assert_eq!(ages.len() as u32, max / 4 + 1, "{max}: {ages:?}");
+        }
+        assert_eq!(retire_after(1, 12345), 1);
+        assert_eq!(retire_after(0, 12345), 0);
+    }
 }

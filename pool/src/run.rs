@@ -3,17 +3,18 @@
 
 use crate::catalog::{Language, LanguageId, LimitOverrides, Limits};
 use crate::config::{EngineConfig, Runtime};
-use crate::engine::Engine;
 use crate::error::PoolError;
 use crate::lease::{Lease, LeaseKind};
+use crate::state::Shared;
 use agent::{
     CompileReport, Event, ExitReport, PrestartSpec, Request, RunLimits, RunSpec, SourceFile,
     TtySize,
 };
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
-use tracing::{warn, Instrument};
+use tracing::warn;
 
 pub use agent::Verdict;
 
@@ -107,134 +108,80 @@ pub struct RunResult {
 }
 
 /// A request checked against the catalog and limits, ready for the agent.
-struct Prepared {
-    language: LanguageId,
+pub(crate) struct Prepared {
+    pub(crate) language: LanguageId,
     spec: RunSpec,
     limits: Limits,
 }
 
-impl Engine {
-    fn prepare(&self, req: RunRequest) -> Result<Prepared, PoolError> {
-        let lang = self.language(&req.language)?;
-        if req.files.is_empty() {
-            return Err(PoolError::InvalidRequest("no code or files given".into()));
-        }
-        if req.files.len() > MAX_FILES {
+/// Checks a request against its language and the engine's limits.
+pub(crate) fn prepare(
+    lang: &Language,
+    config: &EngineConfig,
+    req: RunRequest,
+) -> Result<Prepared, PoolError> {
+    if req.files.is_empty() {
+        return Err(PoolError::InvalidRequest("no code or files given".into()));
+    }
+    if req.files.len() > MAX_FILES {
+        return Err(PoolError::InvalidRequest(format!(
+            "{} files given; at most {MAX_FILES} are allowed",
+            req.files.len()
+        )));
+    }
+    let total: usize = req.files.iter().map(|f| f.content.len()).sum();
+    if total > MAX_CODE_BYTES {
+        return Err(PoolError::InvalidRequest(format!(
+            "code is {total} bytes; at most {MAX_CODE_BYTES} are allowed"
+        )));
+    }
+    if req.stdin.len() > MAX_STDIN_BYTES {
+        return Err(PoolError::InvalidRequest(format!(
+            "stdin is {} bytes; at most {MAX_STDIN_BYTES} are allowed",
+            req.stdin.len()
+        )));
+    }
+    let mut files: Vec<SourceFile> = Vec::with_capacity(req.files.len());
+    for (i, f) in req.files.into_iter().enumerate() {
+        check_file_name(&f.name)?;
+        if files.iter().any(|g| g.name == f.name) {
             return Err(PoolError::InvalidRequest(format!(
-                "{} files given; at most {MAX_FILES} are allowed",
-                req.files.len()
+                "file name {:?} given twice",
+                f.name
             )));
         }
-        let total: usize = req.files.iter().map(|f| f.content.len()).sum();
-        if total > MAX_CODE_BYTES {
-            return Err(PoolError::InvalidRequest(format!(
-                "code is {total} bytes; at most {MAX_CODE_BYTES} are allowed"
-            )));
-        }
-        if req.stdin.len() > MAX_STDIN_BYTES {
-            return Err(PoolError::InvalidRequest(format!(
-                "stdin is {} bytes; at most {MAX_STDIN_BYTES} are allowed",
-                req.stdin.len()
-            )));
-        }
-        let mut files: Vec<SourceFile> = Vec::with_capacity(req.files.len());
-        for (i, f) in req.files.into_iter().enumerate() {
-            check_file_name(&f.name)?;
-            if files.iter().any(|g| g.name == f.name) {
-                return Err(PoolError::InvalidRequest(format!(
-                    "file name {:?} given twice",
-                    f.name
-                )));
-            }
-            files.push(SourceFile {
-                name: if i == 0 && f.name.is_empty() {
-                    lang.file.clone()
-                } else {
-                    f.name
-                },
-                content: f.content.into_bytes(),
-            });
-        }
-        if !files.iter().any(|f| f.name == lang.file) {
-            files[0].name = lang.file.clone();
-        }
-        let limits = lang
-            .limits
-            .with_overrides(&req.limits, &self.config().max_limits)?;
-        let mut run = lang.run.clone();
-        run.extend(req.args);
-        let spec = RunSpec {
-            files,
-            compile: lang.compile.clone(),
-            run,
-            env: language_env(lang),
-            stdin: req.stdin,
-            close_stdin: req.close_stdin,
-            tty: req.tty,
-            limits: run_limits(&limits, self.config()),
-        };
-        Ok(Prepared {
-            language: lang.id.clone(),
-            spec,
-            limits,
-        })
+        files.push(SourceFile {
+            name: if i == 0 && f.name.is_empty() {
+                lang.file.clone()
+            } else {
+                f.name
+            },
+            content: f.content.into_bytes(),
+        });
     }
-
-    /// Checks the request, then queues for a container and runs in the background; events
-    /// (queue positions first) arrive on the handle. Request errors are returned at once.
-    pub fn start_run(&self, req: RunRequest) -> Result<RunHandle, PoolError> {
-        let prepared = self.prepare(req)?;
-        let (events_tx, events) = mpsc::channel(256);
-        let (controls, controls_rx) = mpsc::unbounded_channel();
-        let engine = self.clone();
-        let span = run_span(&prepared.language);
-        tokio::spawn(
-            async move {
-                let asked = Instant::now();
-                let position_tx = events_tx.clone();
-                let mut on_position = move |position: usize| {
-                    let _ = position_tx.try_send(RunEvent::Queued { position });
-                };
-                match engine.lease(&prepared.language, &mut on_position).await {
-                    Ok(lease) => {
-                        drive(engine, lease, prepared, asked, events_tx, controls_rx).await
-                    }
-                    Err(e) => {
-                        warn!("lease failed: {e}");
-                        let _ = events_tx.send(RunEvent::Exit(failed(asked))).await;
-                    }
-                }
-            }
-            .instrument(span),
-        );
-        Ok(RunHandle { events, controls })
+    if !files.iter().any(|f| f.name == lang.file) {
+        files[0].name = lang.file.clone();
     }
-
-    /// Leases first and only then returns the handle, so that queue and availability
-    /// errors reach the caller as errors rather than as events.
-    pub async fn lease_and_start(
-        &self,
-        req: RunRequest,
-        on_position: &mut (dyn FnMut(usize) + Send),
-    ) -> Result<RunHandle, PoolError> {
-        let prepared = self.prepare(req)?;
-        let asked = Instant::now();
-        let lease = self.lease(&prepared.language, on_position).await?;
-        let (events_tx, events) = mpsc::channel(256);
-        let (controls, controls_rx) = mpsc::unbounded_channel();
-        let span = run_span(&prepared.language);
-        tokio::spawn(
-            drive(self.clone(), lease, prepared, asked, events_tx, controls_rx).instrument(span),
-        );
-        Ok(RunHandle { events, controls })
-    }
-
-    /// Runs to completion and collects the output (stdin closed after `req.stdin`).
-    pub async fn execute(&self, mut req: RunRequest) -> Result<RunResult, PoolError> {
-        req.close_stdin = true;
-        let handle = self.lease_and_start(req, &mut |_| {}).await?;
-        Ok(handle.collect().await)
-    }
+    let limits = lang
+        .limits
+        .with_overrides(&req.limits, &config.max_limits)?;
+    let mut run = lang.run.clone();
+    run.extend(req.args);
+    let spec = RunSpec {
+        files,
+        compile: lang.compile.clone(),
+        run,
+        env: language_env(lang),
+        stdin: req.stdin,
+        close_stdin: req.close_stdin,
+        tty: req.tty,
+        limits: run_limits(&limits, config),
+    };
+    Ok(Prepared {
+        language: lang.id.clone(),
+        spec,
+        limits,
+    })
 }
 
 impl RunHandle {
@@ -263,7 +210,7 @@ impl RunHandle {
 }
 
 /// A span per run with a process-unique id, so a run's log lines can be told apart.
-fn run_span(language: &LanguageId) -> tracing::Span {
+pub(crate) fn run_span(language: &LanguageId) -> tracing::Span {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     tracing::info_span!("run", id, language = %language)
@@ -327,7 +274,7 @@ fn check_file_name(name: &str) -> Result<(), PoolError> {
 }
 
 /// An outcome for a run that never reached a container.
-fn failed(asked: Instant) -> RunOutcome {
+pub(crate) fn failed(asked: Instant) -> RunOutcome {
     let total_ms = asked.elapsed().as_millis() as u64;
     RunOutcome {
         exit: ExitReport::unmeasured(Verdict::InternalError),
@@ -339,8 +286,8 @@ fn failed(asked: Instant) -> RunOutcome {
 
 /// Drives one run on a leased container, forwarding events and controls, then releases the
 /// container (reset) or destroys it if the agent stopped answering.
-async fn drive(
-    engine: Engine,
+pub(crate) async fn drive(
+    shared: Arc<Shared>,
     mut lease: Lease,
     prepared: Prepared,
     asked: Instant,
@@ -348,24 +295,18 @@ async fn drive(
     mut controls: mpsc::UnboundedReceiver<RunControl>,
 ) {
     let lang = prepared.language.as_str().to_string();
-    let m = engine.metrics().clone();
+    let m = shared.metrics.clone();
     let lease_kind = lease.kind;
     let lease_ms = lease.waited.as_millis() as u64;
     let memory_mb = prepared.limits.memory_mb;
     let limited =
-        if engine.config().runtime == Runtime::Runsc && lease.container().memory_mb != memory_mb {
+        if shared.config.runtime == Runtime::Runsc && lease.container().memory_mb != memory_mb {
             // runsc cannot change a running sandbox's memory limit: a fresh container with it.
-            match engine.language(prepared.language.as_str()) {
-                Ok(lang) => {
-                    let lang = lang.clone();
-                    let config = engine.config().clone();
-                    lease
-                        .container()
-                        .recreate_with_memory(&lang, &config, memory_mb)
-                        .await
-                }
-                Err(e) => Err(e),
-            }
+            let lang = lease.language().clone();
+            lease
+                .container()
+                .recreate_with_memory(&lang, &shared.config, memory_mb)
+                .await
         } else {
             lease.container().set_memory(memory_mb).await
         };

@@ -1,18 +1,14 @@
-//! What a sandbox container looks like to Docker: isolation, limits and our labels.
+//! What a sandbox container looks like to Docker: isolation, limits and our labels
+//! (made by `ownership.rs`).
 
 use crate::catalog::Language;
 use crate::config::{EngineConfig, Runtime};
 use bollard::models::{ContainerCreateBody, HostConfig, HostConfigLogConfig, ResourcesUlimits};
 use std::collections::HashMap;
 
-/// Label present on every container this project creates.
-pub const LABEL_MANAGED: &str = "io.warmrun.managed";
-/// Label naming the engine instance that owns the container.
-pub const LABEL_INSTANCE: &str = "io.warmrun.instance";
-/// Label with the owning process's pid, to recognise orphans of dead processes.
-pub const LABEL_PID: &str = "io.warmrun.pid";
-/// Label with the container's language id.
-pub const LABEL_LANGUAGE: &str = "io.warmrun.language";
+pub use crate::ownership::{
+    LABEL_BOOT, LABEL_INSTANCE, LABEL_LANGUAGE, LABEL_MANAGED, LABEL_NODE, LABEL_PID, LABEL_PIDNS,
+};
 
 /// Where the agent binary appears inside the container.
 pub const AGENT_IN_CONTAINER: &str = "/opt/warmrun/agent";
@@ -46,13 +42,8 @@ pub fn container_body(
     config: &EngineConfig,
     sandbox_uid: u32,
     memory_mb: u64,
+    labels: HashMap<String, String>,
 ) -> ContainerCreateBody {
-    let labels = HashMap::from([
-        (LABEL_MANAGED.to_string(), "true".to_string()),
-        (LABEL_INSTANCE.to_string(), config.instance.clone()),
-        (LABEL_PID.to_string(), std::process::id().to_string()),
-        (LABEL_LANGUAGE.to_string(), lang.id.to_string()),
-    ]);
     let tmpfs = HashMap::from([
         (
             "/workspace".to_string(),

@@ -31,12 +31,24 @@ fn killed_container_is_replaced() {
         let engine = python_engine(instance, 1).await;
         let mut host = text(&exec(&engine, "python", HOSTNAME, "").await.stdout);
         for round in 0..3 {
-            let ids = containers_of(engine.docker(), instance).await;
+            let ids = containers_of(common::docker(&engine), instance).await;
             let id = ids
                 .iter()
                 .find(|id| id.starts_with(host.trim()))
                 .unwrap_or_else(|| panic!("container {host} not among {ids:?}"));
-            engine.docker().kill_container(id, None).await.unwrap();
+            common::docker(&engine)
+                .kill_container(id, None)
+                .await
+                .unwrap();
+            // The pool notices the death (its agent link breaks) and removes the container;
+            // until then a lease could still be handed the dying one.
+            let killed = id.clone();
+            common::wait_until("the killed container is removed", || async {
+                !containers_of(common::docker(&engine), instance)
+                    .await
+                    .contains(&killed)
+            })
+            .await;
             let r = exec(&engine, "python", HOSTNAME, "").await;
             assert_eq!(
                 r.outcome.exit.verdict,
@@ -52,7 +64,9 @@ fn killed_container_is_replaced() {
             host = now;
         }
         engine.shutdown().await;
-        assert!(containers_of(engine.docker(), instance).await.is_empty());
+        assert!(containers_of(common::docker(&engine), instance)
+            .await
+            .is_empty());
     });
 }
 
@@ -149,9 +163,11 @@ fn shutdown_removes_every_container() {
             .await
             .unwrap();
         while !matches!(next_event(&mut handle.events).await, RunEvent::Stdout(_)) {}
-        assert!(!containers_of(engine.docker(), instance).await.is_empty());
+        assert!(!containers_of(common::docker(&engine), instance)
+            .await
+            .is_empty());
         engine.shutdown().await;
-        let after = containers_of(engine.docker(), instance).await;
+        let after = containers_of(common::docker(&engine), instance).await;
         assert!(after.is_empty(), "left after shutdown: {after:?}");
         // The interrupted run still ends with an Exit event.
         let exit = loop {

@@ -9,6 +9,13 @@ use serde::{Deserialize, Serialize};
 use std::io::{self, Read, Write};
 
 /// Bumped whenever a type below changes shape; the agent announces it in [`Event::Ready`].
+///
+/// The agent's first frame is its hello, and the one part of the protocol that never changes
+/// shape, so that an engine can read the version of an agent of any other version (older or
+/// newer) before decoding anything else: a length-prefixed frame whose payload starts with
+/// varint `0` ([`Event::Ready`] is and stays the first variant of [`Event`]) followed by the
+/// varint protocol version (`protocol` is and stays `Ready`'s first field). See
+/// [`peek_protocol`].
 pub const PROTOCOL_VERSION: u32 = 1;
 
 /// Upper bound on one frame, so a corrupt length cannot make either side allocate wildly.
@@ -202,7 +209,8 @@ pub struct CompileReport {
 /// A message from the agent to the pool.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Event {
-    /// The sandbox is clean and idle.
+    /// The sandbox is clean and idle. Also the agent's hello (its first frame): keep it the
+    /// first variant and `protocol` its first field (see [`PROTOCOL_VERSION`]).
     Ready { protocol: u32, sandbox_uid: u32 },
     /// The compile step finished.
     Compiled(CompileReport),
@@ -232,6 +240,30 @@ pub fn encode_frame<T: Serialize>(msg: &T) -> Vec<u8> {
 /// Decodes one frame's payload (without the length prefix).
 pub fn decode_payload<'a, T: Deserialize<'a>>(payload: &'a [u8]) -> Result<T, postcard::Error> {
     postcard::from_bytes(payload)
+}
+
+/// The protocol version an agent announces in a hello payload (its first frame, without the
+/// length prefix), whatever the rest of the payload looks like; `None` when the payload is not
+/// a hello at all (not an agent, or a frame other than the first).
+pub fn peek_protocol(payload: &[u8]) -> Option<u32> {
+    let (variant, rest) = read_varint(payload)?;
+    if variant != 0 {
+        return None;
+    }
+    let (version, _) = read_varint(rest)?;
+    u32::try_from(version).ok()
+}
+
+/// One postcard varint (LEB128, at most 5 bytes for a u32) and what follows it.
+fn read_varint(bytes: &[u8]) -> Option<(u64, &[u8])> {
+    let mut value = 0u64;
+    for (i, b) in bytes.iter().enumerate().take(5) {
+        value |= u64::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            return Some((value, &bytes[i + 1..]));
+        }
+    }
+    None
 }
 
 /// Writes one frame and flushes, so the peer sees it at once.
@@ -274,5 +306,29 @@ mod tests {
         assert_eq!(back, ev);
         let empty: Option<Event> = read_frame(&mut &[][..]).unwrap();
         assert!(empty.is_none());
+    }
+
+    /// The hello's bytes are the contract with agents of every other version: pinned here.
+    #[test]
+    fn hello_layout_is_stable() {
+        let hello = Event::Ready {
+            protocol: PROTOCOL_VERSION,
+            sandbox_uid: 100_001,
+        };
+        let frame = encode_frame(&hello);
+        assert_eq!(&frame[4..6], &[0, PROTOCOL_VERSION as u8]);
+        assert_eq!(peek_protocol(&frame[4..]), Some(PROTOCOL_VERSION));
+    }
+
+    #[test]
+    fn protocol_is_read_whatever_follows_it() {
+        // A future agent whose hello carries other fields after the version.
+        assert_eq!(peek_protocol(&[0, 0xac, 0x02, 0xff, 0xff, 0x13]), Some(300));
+        assert_eq!(peek_protocol(&[0, 7]), Some(7));
+        // Not a hello: another variant first, nothing, or a truncated varint.
+        assert_eq!(peek_protocol(&encode_frame(&Event::Pong)[4..]), None);
+        assert_eq!(peek_protocol(&[]), None);
+        assert_eq!(peek_protocol(&[0]), None);
+        assert_eq!(peek_protocol(&[0, 0x80]), None);
     }
 }

@@ -72,15 +72,20 @@ pub fn catalog(langs: &[(&str, usize)]) -> Catalog {
     catalog
 }
 
-/// The engine settings of tests: small budgets, the instance named after the test binary.
+/// The engine settings of tests: small budgets, the instance named after the test binary,
+/// the agent from `WARMRUN_AGENT` when set (as scripts/build-agent.sh writes it).
 pub fn config(instance: &str) -> EngineConfig {
-    EngineConfig {
+    let mut config = EngineConfig {
         instance: instance.to_string(),
         max_containers: 12,
         max_concurrent_creates: 2,
         runtime: runtime_from_env(),
         ..Default::default()
+    };
+    if let Some(agent) = std::env::var_os("WARMRUN_AGENT") {
+        config.agent_path = agent.into();
     }
+    config
 }
 
 /// The container runtime the tests use: `WARMRUN_RUNTIME=runsc` runs them under gVisor.
@@ -111,6 +116,23 @@ pub async fn wait_ready(engine: &Engine) {
             }
             Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
         }
+    }
+}
+
+/// Polls `cond` until it holds, failing the test after [`PATIENCE`]: tests wait for the state
+/// they assert instead of asserting right after an event.
+pub async fn wait_until<F, Fut>(what: &str, mut cond: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while !cond().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -201,6 +223,11 @@ pub async fn next_event(events: &mut tokio::sync::mpsc::Receiver<RunEvent>) -> R
         .await
         .expect("an event within 30 s")
         .expect("the run ended without an Exit event")
+}
+
+/// The Docker client of an engine the tests started (always on Docker).
+pub fn docker(engine: &Engine) -> &bollard::Docker {
+    engine.docker().expect("the engine runs on Docker")
 }
 
 /// Ids of the containers (any state) labelled with `instance`.

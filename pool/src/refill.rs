@@ -1,0 +1,159 @@
+//! Keeping each pool warm: one task per language creates containers up to its minimum of
+//! idle ones plus one per waiting lease, within its maximum and the global budget, evicting
+//! idle containers of other languages when the budget is full and leases wait.
+
+use crate::container::Container;
+use crate::error::PoolError;
+use crate::pool::LanguagePool;
+use crate::state::Shared;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::OwnedSemaphorePermit;
+use tracing::{debug, warn};
+
+/// How often each pool checks its idle containers and its size.
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
+
+/// How many containers a pool should start now: its minimum of idle ones plus one per
+/// waiting lease, less those idle or starting, within its maximum.
+pub(crate) fn shortfall(pool: &LanguagePool) -> usize {
+    let st = pool.containers.status();
+    let creating = pool.creating.load(Ordering::SeqCst);
+    let want = pool.language.pool.min_idle + pool.queue_len();
+    let have = st.available + creating;
+    let room = pool.language.pool.max.saturating_sub(st.size + creating);
+    want.saturating_sub(have).min(room)
+}
+
+/// Keeps one pool at its size (see [`shortfall`]); destroys idle containers that died.
+pub(crate) async fn refill_loop(shared: Arc<Shared>, pool: Arc<LanguagePool>) {
+    let lang = pool.language.id.clone();
+    let mut failures: u32 = 0;
+    loop {
+        if shared.is_closing() {
+            return;
+        }
+        sweep_dead(&shared, &pool).await;
+        let need = shortfall(&pool);
+        for _ in 0..need {
+            let permit = match shared.budget.clone().try_acquire_owned() {
+                Ok(p) => p,
+                Err(_) if pool.queue_len() > 0 => match shared.evict_idle_elsewhere(&lang).await {
+                    Some(p) => p,
+                    None => break,
+                },
+                Err(_) => break,
+            };
+            pool.creating.fetch_add(1, Ordering::SeqCst);
+            let (shared, pool) = (shared.clone(), pool.clone());
+            tokio::spawn(async move {
+                let ok = create_one(&shared, &pool, permit).await;
+                pool.creating.fetch_sub(1, Ordering::SeqCst);
+                if !ok {
+                    // Back off so that a broken image or a stopped runtime is not hammered.
+                    tokio::time::sleep(SWEEP_EVERY).await;
+                }
+                pool.refill.notify_one();
+            });
+        }
+        if need > 0 && pool.creating.load(Ordering::SeqCst) == 0 {
+            failures += 1;
+        } else {
+            failures = 0;
+        }
+        let nap = SWEEP_EVERY * failures.clamp(1, 5);
+        tokio::select! {
+            _ = pool.refill.notified() => {}
+            _ = tokio::time::sleep(nap) => {}
+        }
+    }
+}
+
+/// Creates one container and adds it to the pool; false when creation failed.
+async fn create_one(shared: &Shared, pool: &LanguagePool, permit: OwnedSemaphorePermit) -> bool {
+    let lang = pool.language.id.as_str();
+    let Ok(_slot) = shared.create_slots.acquire().await else {
+        return false;
+    };
+    if shared.is_closing() {
+        return false;
+    }
+    let started = Instant::now();
+    let created = Container::create(
+        &shared.backend,
+        &shared.identity,
+        &pool.language,
+        &shared.config,
+        permit,
+        pool.language.limits.memory_mb,
+    )
+    .await;
+    match created {
+        Ok(c) => {
+            shared
+                .metrics
+                .start_seconds
+                .with_label_values(&[lang])
+                .observe(started.elapsed().as_secs_f64());
+            shared.metrics.created.with_label_values(&[lang]).inc();
+            pool.set_unavailable(None);
+            if let Some(spec) = crate::run::prestart_spec(&pool.language, &shared.config) {
+                // The agent keeps it from now on, restarting it after every reset.
+                let _ = c.send(agent::Request::Prestart(spec));
+            }
+            if let Err((c, _)) = pool.containers.try_add(c) {
+                c.destroy().await;
+            }
+            true
+        }
+        Err(e) if shared.is_closing() => {
+            // Shutdown removed the container while it was starting.
+            debug!(language = lang, "creation interrupted by shutdown: {e}");
+            false
+        }
+        Err(e) => {
+            warn!(language = lang, "creating a container failed: {e}");
+            shared
+                .metrics
+                .create_failures
+                .with_label_values(&[lang])
+                .inc();
+            pool.set_unavailable(Some(unavailable_reason(&e)));
+            false
+        }
+    }
+}
+
+/// Why a language cannot run, from the error that stopped its creation.
+fn unavailable_reason(e: &PoolError) -> String {
+    match e {
+        // Not an answer of Docker's but no answer at all: say so plainly.
+        PoolError::Docker(d)
+            if !matches!(d, bollard::errors::Error::DockerResponseServerError { .. }) =>
+        {
+            format!("the Docker daemon is not reachable ({d})")
+        }
+        _ => e.to_string(),
+    }
+}
+
+/// Takes every idle container out for an instant and destroys those whose agent link died
+/// (killed from outside, Docker restarted).
+async fn sweep_dead(shared: &Shared, pool: &LanguagePool) {
+    let mut idle = Vec::new();
+    while let Ok(obj) = pool.containers.try_get() {
+        idle.push(obj);
+    }
+    let mut dead = Vec::new();
+    for obj in idle {
+        if obj.is_alive() {
+            drop(obj);
+        } else {
+            dead.push(deadpool::unmanaged::Object::take(obj));
+        }
+    }
+    for c in dead {
+        shared.discard(pool, c, "dead").await;
+    }
+}
