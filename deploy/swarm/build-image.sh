@@ -8,7 +8,7 @@
 # warmrun/server:swarm   FROM warmrun/base:<tag> (the debootstrap layer every language
 #                        image shares) + one layer: the server binary (Debian 12's glibc,
 #                        like the base), the agent, images/languages.toml, the site, the
-#                        entry point. Written as a `docker load` archive by
+#                        entry point, swarm-targets.sh (Prometheus file_sd sidecar). Written as a `docker load` archive by
 #                        images/lib/layers.py: no `docker build`, no BuildKit.
 # warmrun/haproxy:current, warmrun/postgres:current
 #                        Debian's haproxy and postgresql-15 on the same base, built by
@@ -70,6 +70,7 @@ build_server() {
   install -m 0755 "$AGENT" "$stage/root/usr/local/lib/warmrun/warmrun-agent"
   install -m 0644 "$REPO/images/languages.toml" "$stage/root/etc/warmrun/languages.toml"
   install -m 0755 "$HERE/engine-entrypoint.sh" "$stage/root/usr/local/bin/warmrun-entrypoint"
+  install -m 0755 "$HERE/swarm-targets.sh" "$stage/root/usr/local/bin/warmrun-swarm-targets"
   local site_env=()
   if [ -d "$SITE/pkg" ]; then
     cp -a "$SITE" "$stage/root/usr/share/warmrun/site"

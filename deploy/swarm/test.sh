@@ -264,6 +264,13 @@ else
 fi
 [ $ok = 1 ] || exit 1
 
+phase "prometheus targets"
+# deploy/swarm/swarm-targets.sh from inside an engine task: one file_sd target per engine.
+cid=$(dk 1 ps -q --filter "label=com.docker.swarm.service.name=${STACK}_warmrun" | head -1)
+targets=$(dk 1 exec "$cid" bash -c 'warmrun-swarm-targets /tmp/targets.json && cat /tmp/targets.json')
+echo "$targets"
+[ "$(grep -c '"targets"' <<<"$targets")" = "${#NODES[@]}" ] || { say "FAIL: expected ${#NODES[@]} file_sd targets"; exit 1; }
+
 phase "submission and snippet"
 state_json=$(in_ns 1 python3 "$HERE/check.py" state "$LB" | tee /dev/stderr | tail -1)
 if ! grep -q '"?"' <<<"$state_json"; then
