@@ -229,14 +229,14 @@ dk 1 stack deploy --resolve-image never -c "$HERE/stack.yml" "$STACK"
 
 phase "wait for engines UP"
 LB="http://$NET.1:$LB_PORT"
-if ! in_ns 1 python3 "$HERE/check.py" wait "$LB" "http://$NET.1:$STATS_PORT" 2 | tail -1 >/dev/null; then
+if ! in_ns 1 python3 "$HERE/check.py" wait "$LB" "http://$NET.1:$STATS_PORT" 2; then
   dk 1 service ls; dk 1 service ps --no-trunc "${STACK}_warmrun" "${STACK}_haproxy" "${STACK}_db" || true
   for s in warmrun haproxy db; do echo "--- ${STACK}_$s"; dk 1 service logs --tail 20 "${STACK}_$s" 2>&1 || true; done
   exit 1
 fi
 dk 1 service ls
 for n in "${NODES[@]}"; do
-  say "node $n containers: $(dk "$n" ps --format '{{.Names}}' | sed 's/\.[a-z0-9]\{25\}\(\.[a-z0-9]*\)\?$//' | sort | tr '\n' ' ')"
+  say "node $n containers: $(dk "$n" ps --format '{{.Names}}' | cut -d. -f1 | sort | tr '\n' ' ')"
 done
 
 # ---------------------------------------------------------------- checks

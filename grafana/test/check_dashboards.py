@@ -197,20 +197,26 @@ def inject_reset_failure(server, language):
 
 
 def generate_load(r, url, server):
-    """The load, through `url` (the server itself, or the cluster's balancer); bursts and
-    the reset failure go to `server` (ours: its queue limits and containers are known)."""
+    """The load, through `url` (the server itself, or the cluster's balancer) for the
+    languages its nodes have, else to `server`; bursts and the reset failure go to
+    `server` (ours: its queue limits and containers are known)."""
     print("== load")
+    _, catalog = http("GET", url + "/api/v1/languages")
+    served = {l["id"] for l in catalog} if isinstance(catalog, list) else set()
+    at = {lang: url if lang in served else server.url for lang in LANGUAGES}
+    log(f"load: {', '.join(f'{l} → {u}' for l, u in at.items())}")
     for i in range(6):
-        run(url, {"language": "python", "code": f"print('hello {i}')"}, want_verdict="ok")
+        run(at["python"], {"language": "python", "code": f"print('hello {i}')"}, want_verdict="ok")
     for _ in range(3):
-        run(url, {"language": "bash", "code": "echo hi"}, want_verdict="ok")
+        run(at["bash"], {"language": "bash", "code": "echo hi"}, want_verdict="ok")
     for _ in range(2):
-        run(url, {"language": "c", "code": '#include <stdio.h>\nint main(){puts("hi");return 0;}\n'},
+        run(at["c"], {"language": "c", "code": '#include <stdio.h>\nint main(){puts("hi");return 0;}\n'},
             want_verdict="ok")
-    ce = run(url, {"language": "c", "code": "int main( {\n"}, want_verdict="compile_error")
+    ce = run(at["c"], {"language": "c", "code": "int main( {\n"}, want_verdict="compile_error")
     r.check("load: c compile error gives verdict compile_error", ce["verdict"] == "compile_error")
-    run(url, {"language": "python", "code": "raise SystemExit(3)"}, want_verdict="runtime_error")
-    tl = run(url, {"language": "python", "code": "import time\ntime.sleep(5)\n",
+    run(at["python"], {"language": "python", "code": "raise SystemExit(3)"},
+        want_verdict="runtime_error")
+    tl = run(at["python"], {"language": "python", "code": "import time\ntime.sleep(5)\n",
                    "limits": {"wall_ms": 500}})
     r.check("load: sleeping past wall_ms gives time_limit", tl["verdict"] == "time_limit",
             tl["verdict"])
@@ -218,11 +224,11 @@ def generate_load(r, url, server):
     r.check("load: unknown language is a 4xx", 400 <= st < 500, str(st))
     st, _ = http("POST", url + "/api/v1/runs", {"language": "python"})
     r.check("load: missing code is a 400", st == 400, str(st))
-    st, sub = http("POST", url + "/api/v1/submissions", {"language": "bash", "code": "echo sub"})
+    st, sub = http("POST", at["bash"] + "/api/v1/submissions", {"language": "bash", "code": "echo sub"})
     done = False
     if st == 202:
         for _ in range(60):
-            _, s = http("GET", f"{url}/api/v1/submissions/{sub['id']}")
+            _, s = http("GET", f"{at['bash']}/api/v1/submissions/{sub['id']}")
             if isinstance(s, dict) and s.get("status") == "finished":
                 done = True
                 break
@@ -230,12 +236,12 @@ def generate_load(r, url, server):
     r.check("load: a submission finishes", done, f"{st} {sub}")
     example = ('name = input("What is your name? ")\nprint(f"Hello, {name}!")\n')
     for who in ("Ada", "Linus", "Grace"):
-        ex, out, types = harness.ws_run(url, {"language": "python", "code": example},
+        ex, out, types = harness.ws_run(at["python"], {"language": "python", "code": example},
                                         answer=who + "\n", prompt="name?")
         r.check(f"load: WS prompt answered ({who})",
                 ex.get("verdict") == "ok" and f"Hello, {who}!" in out, f"{ex} {out!r} {types}")
     for _ in range(2):
-        ex, _, _ = harness.ws_run(url, {"language": "bash", "code": "true"})
+        ex, _, _ = harness.ws_run(at["bash"], {"language": "bash", "code": "true"})
         r.check("load: WS bash true", ex.get("verdict") == "ok", str(ex))
     # Twice: a counter series is born at its first increment, and rate() only sees the
     # increments after that (the first burst's rejections are invisible to the alert).
@@ -261,15 +267,14 @@ def generate_load(r, url, server):
     r.check("load: the failed reset is counted (warmrun_reset_failures_total)", seen)
     # Every language's counters after the last event (on every node behind a balancer),
     # and a socket left open.
+    hello = {"python": "print(1)", "bash": "true", "c": "int main(){return 0;}"}
     for _ in range(3 if url != server.url else 1):
         for lang in LANGUAGES:
-            run(url, {"language": lang, "code": {"python": "print(1)", "bash": "true",
-                                                 "c": "int main(){return 0;}"}[lang]})
+            run(at[lang], {"language": lang, "code": hello[lang]})
     if url != server.url:
         for lang in LANGUAGES:
-            run(server.url, {"language": lang, "code": {"python": "print(1)", "bash": "true",
-                                                        "c": "int main(){return 0;}"}[lang]})
-    return harness.WebSocket(url)
+            run(server.url, {"language": lang, "code": hello[lang]})
+    return harness.WebSocket(at["python"])
 
 
 # --- evaluation ---------------------------------------------------------------------------
