@@ -59,10 +59,9 @@ in_ns() { local n=$1; shift; nsenter --net="/var/run/netns/$(ns "$n")" "$@"; }
 daemon_pid() { cat "$ROOT/n$1/run/docker.pid" 2>/dev/null || true; }
 teardown() {
   local n pid pids
-  say "== teardown"
-  local t; t=$(now)
   if [ -S "$(sock 1)" ] && dk 1 info >/dev/null 2>&1; then
     dk 1 stack rm "$STACK" >/dev/null 2>&1 || true
+    say "stack removed; waiting for the engines to remove their sandboxes"
     # The engines remove their sandbox containers on SIGTERM; give them the time.
     for _ in $(seq 1 60); do
       local left=0
@@ -81,6 +80,7 @@ teardown() {
       dk "$n" swarm leave --force >/dev/null 2>&1 || true
     fi
   done
+  say "stopping the daemons"
   for n in "${NODES[@]}"; do
     pid=$(daemon_pid "$n")
     if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
@@ -105,6 +105,7 @@ teardown() {
       find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null || true
     done
   done
+  say "removing $ROOT"
   if [ -d "$ROOT" ]; then
     # The daemons' mounts lived in their own mount namespaces, gone with them; check anyway.
     if awk -v p="$ROOT/" 'index($2, p) == 1 { found = 1 } END { exit !found }' /proc/mounts; then
@@ -113,11 +114,10 @@ teardown() {
     fi
     rm -rf --one-file-system "$ROOT"
   fi
-  PHASES+=("$(printf '%-26s %6ss' teardown "$(secs "$t" "$(now)")")")
   say "teardown done: no namespace, veth, dockerd, cgroup or $ROOT left"
 }
 
-if [ "${1:-}" = --down ]; then PHASES=(); teardown; exit 0; fi
+if [ "${1:-}" = --down ]; then teardown; exit 0; fi
 [ "$(id -u)" = 0 ] || { echo "test.sh: must run as root" >&2; exit 1; }
 for n in "${NODES[@]}"; do
   if [ -e "/var/run/netns/$(ns "$n")" ] || [ -d "$ROOT" ]; then
@@ -132,6 +132,7 @@ finish() {
   if [ "${WARMRUN_SWARM_KEEP:-0}" = 1 ]; then
     say "WARMRUN_SWARM_KEEP=1: left running; docker -H unix://$(sock 1) …; bash $0 --down"
   else
+    phase teardown
     teardown || true
   fi
   phase end
@@ -150,6 +151,7 @@ phase "images (build, save)"
 mkdir -p "$ROOT"
 (
   flock 9
+  say "holding $LOCK"
   missing=()
   docker image inspect warmrun/server:swarm >/dev/null 2>&1 || missing+=(server)
   docker image inspect warmrun/haproxy:current >/dev/null 2>&1 || missing+=(haproxy)
@@ -180,7 +182,6 @@ for n in "${NODES[@]}"; do
   ip -n "$(ns "$n")" addr add "$NET.$n/24" dev "wrsw$n"
   ip -n "$(ns "$n")" link set "wrsw$n" up
 done
-in_ns 1 ping -c1 -W2 "$NET.2" >/dev/null
 say "$(ns 1) $NET.1 <-> $(ns 2) $NET.2"
 
 # ---------------------------------------------------------------- daemons
@@ -203,8 +204,12 @@ for n in "${NODES[@]}"; do
 done
 
 phase "load images"
-for n in "${NODES[@]}"; do dk "$n" load -q -i "$ROOT/images.tar" >"$ROOT/n$n/load.log" 2>&1 & done
-wait
+loads=()
+for n in "${NODES[@]}"; do
+  dk "$n" load -q -i "$ROOT/images.tar" >"$ROOT/n$n/load.log" 2>&1 &
+  loads+=($!)
+done
+wait "${loads[@]}"  # not a bare `wait`: the daemons are children too
 for n in "${NODES[@]}"; do
   for img in "${IMAGES[@]}"; do dk "$n" image inspect "$img" >/dev/null || { cat "$ROOT/n$n/load.log"; exit 1; }; done
 done
@@ -222,6 +227,7 @@ phase "stack deploy"
 # to the end of the checks.
 exec 9>"$LOCK"
 flock 9
+say "holding $LOCK"
 export WARMRUN_AGENT_DIR="$ROOT/agent" WARMRUN_CATALOG_FILE="$ROOT/languages.toml" \
        WARMRUN_MAX_CONTAINERS=6 WARMRUN_LB_PORT=$LB_PORT WARMRUN_LB_STATS_PORT=$STATS_PORT \
        WARMRUN_DB_PASSWORD="swarm-test-$$"
@@ -241,7 +247,9 @@ done
 
 # ---------------------------------------------------------------- checks
 phase "runs through HAProxy"
-runs_json=$(in_ns 1 python3 "$HERE/check.py" runs "$LB" "$RUNS" | tee /dev/stderr | tail -1)
+out=$(in_ns 1 python3 "$HERE/check.py" runs "$LB" "$RUNS")
+echo "$out"
+runs_json=$(tail -1 <<<"$out")
 # Which node ran them: each engine's own counter (works with or without the header).
 engine_runs() {  # engine_runs NODE: warmrun_runs_total summed, from inside that engine's task
   local cid
@@ -272,7 +280,9 @@ echo "$targets"
 [ "$(grep -c '"targets"' <<<"$targets")" = "${#NODES[@]}" ] || { say "FAIL: expected ${#NODES[@]} file_sd targets"; exit 1; }
 
 phase "submission and snippet"
-state_json=$(in_ns 1 python3 "$HERE/check.py" state "$LB" | tee /dev/stderr | tail -1)
+out=$(in_ns 1 python3 "$HERE/check.py" state "$LB")
+echo "$out"
+state_json=$(tail -1 <<<"$out")
 if ! grep -q '"?"' <<<"$state_json"; then
   # With node ids the state is shared (PostgreSQL): no reader may answer 404, and the
   # submission must have been read by both nodes.
