@@ -22,6 +22,7 @@
 #   WARMRUN_MIRROR  Debian mirror                                      [http://deb.debian.org/debian]
 #   WARMRUN_PREFIX  image name prefix                                  [warmrun]
 #   WARMRUN_NO_OVERLAY=1  do not use overlayfs: full per-language images (no layer sharing)
+#   WARMRUN_RECIPES  directory of image recipes (<id>/packages …)        [images/]
 set -euo pipefail
 
 # Bump when the build recipe (this file, lib/layers.py) changes in a way that
@@ -32,6 +33,10 @@ SUITE=bookworm
 VARIANT=minbase
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# Where the per-image recipes (<id>/packages, setup.sh, version) live; the base and the
+# build machinery always come from images/. deploy/swarm/build-image.sh points this at
+# deploy/swarm/images to build HAProxy and PostgreSQL images the same way.
+RECIPES=$(cd "${WARMRUN_RECIPES:-$HERE}" && pwd)
 CACHE=${WARMRUN_CACHE:-/var/cache/warmrun}
 MIRROR=${WARMRUN_MIRROR:-http://deb.debian.org/debian}
 PREFIX=${WARMRUN_PREFIX:-warmrun}
@@ -60,18 +65,18 @@ for a in "$@"; do
 done
 
 ALL=()
-for d in "$HERE"/*/; do
+for d in "$RECIPES"/*/; do
   id=$(basename "$d")
   [ -f "$d/packages" ] && ALL+=("$id")
 done
 [ ${#WANT[@]} -eq 0 ] && WANT=("${ALL[@]}")
 for id in "${WANT[@]}"; do
-  [ -f "$HERE/$id/packages" ] || die "unknown language '$id' (no $HERE/$id/packages); known: ${ALL[*]}"
+  [ -f "$RECIPES/$id/packages" ] || die "unknown language '$id' (no $RECIPES/$id/packages); known: ${ALL[*]}"
 done
 
 # ---------------------------------------------------------------- content tags
 hash12() { sha256sum | cut -c1-12; }
-pkgs_of() { sed 's/#.*//' "$HERE/$1/packages" | tr -s ' \t' '\n\n' | sed '/^$/d' | sort -u; }
+pkgs_of() { sed 's/#.*//' "$RECIPES/$1/packages" | tr -s ' \t' '\n\n' | sed '/^$/d' | sort -u; }
 
 BASE_TAG=$( {
   echo "warmrun-base build=$BUILD_VERSION suite=$SUITE variant=$VARIANT"
@@ -83,7 +88,7 @@ lang_tag() {
   {
     echo "warmrun-lang build=$BUILD_VERSION base=$BASE_TAG id=$1"
     pkgs_of "$1"
-    [ -f "$HERE/$1/setup.sh" ] && sha256sum <"$HERE/$1/setup.sh"
+    [ -f "$RECIPES/$1/setup.sh" ] && sha256sum <"$RECIPES/$1/setup.sh"
     true
   } | hash12
 }
@@ -236,9 +241,9 @@ build_lang() {
     umount "$root/etc/apt/sources.list"
     grep -E '^(Need to get|After this operation)' "$dir/apt.log" | sed "s/^/[$id] /" || true
   fi
-  if [ -f "$HERE/$id/setup.sh" ]; then
+  if [ -f "$RECIPES/$id/setup.sh" ]; then
     say "$id: running images/$id/setup.sh"
-    install -m 0755 "$HERE/$id/setup.sh" "$root/tmp/warmrun-setup.sh"
+    install -m 0755 "$RECIPES/$id/setup.sh" "$root/tmp/warmrun-setup.sh"
     in_chroot "$root" /bin/sh /tmp/warmrun-setup.sh
     rm -f "$root/tmp/warmrun-setup.sh"
   fi
@@ -281,7 +286,7 @@ for id in "${WANT[@]}"; do
   if img_exists "$img"; then
     say "$id: $img exists, skipping"
     RESULT[$id]="exists"
-  elif [ -z "$(pkgs_of "$id")" ] && [ ! -f "$HERE/$id/setup.sh" ]; then
+  elif [ -z "$(pkgs_of "$id")" ] && [ ! -f "$RECIPES/$id/setup.sh" ]; then
     say "$id: no packages beyond the base; tagging $BASE_IMG as $img"
     docker tag "$BASE_IMG" "$img"
     RESULT[$id]="= base"
@@ -299,8 +304,8 @@ for id in "${WANT[@]}"; do
   img="$PREFIX/$id:$(lang_tag "$id")"
   size=$(docker image inspect -f '{{.Size}}' "$img" | awk '{ printf "%.0fMB", $1 / 1e6 }')
   ver="-"
-  if [ -f "$HERE/$id/version" ]; then
-    ver=$(docker run --rm --network none "$img" sh -c "$(cat "$HERE/$id/version")" 2>&1 | head -1 || true)
+  if [ -f "$RECIPES/$id/version" ]; then
+    ver=$(docker run --rm --network none "$img" sh -c "$(cat "$RECIPES/$id/version")" 2>&1 | head -1 || true)
   fi
   printf '%-11s %-34s %-7s %-15s %s\n' "$id" "$img" "$size" "${RESULT[$id]}" "$ver"
 done

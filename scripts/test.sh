@@ -46,7 +46,15 @@ if [ -f scripts/e2e/run.sh ] && [ "${WARMRUN_NO_WEB:-0}" != 1 ]; then
   bash scripts/e2e/run.sh
 fi
 echo; echo "=== Prometheus evaluates every dashboard panel and alert rule ($(date +%T))"
-bash grafana/test/run.sh
+bash grafana/test/run.sh --single
+if [ -f scripts/cluster.sh ]; then
+  echo; echo "=== … and against the local cluster: every node discovered, node variable, cluster row ($(date +%T))"
+  bash scripts/cluster.sh up
+  rc=0
+  bash grafana/test/run.sh --cluster || rc=$?
+  bash scripts/cluster.sh down
+  [ $rc = 0 ]
+fi
 echo; echo "=== the execution core and the API again, under gVisor (runsc) ($(date +%T))"
 bash scripts/setup-docker.sh --runsc
 # Known differences, each covered with runsc-aware expectations in pool/tests/hostile.rs:

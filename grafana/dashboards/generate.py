@@ -10,14 +10,27 @@ Conventions:
   dashboards work with any provisioned Prometheus, not only ours (uid `prometheus`).
 - Rates use `$__rate_interval` (Grafana picks it from the scrape interval).
 - Latency quantiles come from the `*_bucket` series of the engine's histograms.
+- Every warmrun metric selector gets `node=~"$node"` (`scoped`): the `node` variable
+  (multi-value, "All" = `.*`) narrows every panel to some engine nodes. Prometheus puts
+  the `node` label on every series from its targets (grafana/prometheus/prometheus.yml).
 """
 
 import json
 import os
+import re
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DS = {"type": "prometheus", "uid": "${datasource}"}
 RI = "$__rate_interval"
+NODE = 'node=~"$node"'
+
+
+def scoped(expr):
+    """Adds the node filter to every warmrun_* selector of a PromQL expression."""
+    def add(m):
+        inner = m.group(3)
+        return f"{m.group(1)}{{{NODE}{',' + inner if inner else ''}}}"
+    return re.sub(r"\b(warmrun_[a-z0-9_]+)(\{([^}]*)\})?", add, expr)
 
 
 def q(quantile, metric, by, selector=""):
@@ -64,7 +77,7 @@ class Board:
         out = []
         for i, (expr, legend) in enumerate(targets):
             out.append({
-                "datasource": DS, "refId": chr(ord("A") + i), "expr": expr,
+                "datasource": DS, "refId": chr(ord("A") + i), "expr": scoped(expr),
                 "legendFormat": legend, "range": True, "instant": False,
             })
         return out
@@ -106,6 +119,18 @@ class Board:
         })
 
 
+def node_var():
+    """The engine nodes (Prometheus target label `node`); several or all."""
+    return {
+        "name": "node", "label": "Node", "type": "query", "datasource": DS,
+        "query": {"query": "label_values(warmrun_ready, node)", "refId": "node"},
+        "definition": "label_values(warmrun_ready, node)",
+        "refresh": 2, "sort": 1, "multi": True, "includeAll": True, "allValue": ".*",
+        "current": {"selected": True, "text": ["All"], "value": ["$__all"]},
+        "hide": 0, "regex": "", "options": [],
+    }
+
+
 def datasource_var():
     return {"name": "datasource", "label": "Data source", "type": "datasource",
             "query": "prometheus", "current": {}, "hide": 0, "refresh": 1,
@@ -145,6 +170,29 @@ def overview():
            thresholds=[{"color": "red", "value": None}, {"color": "green", "value": 1}])
     b.stat("Queued runs", "sum(warmrun_queue_depth)", thresholds=RED_AT(10))
     b.stat("WebSocket sessions", "sum(warmrun_ws_sessions)")
+
+    b.row("Cluster: engine nodes")
+    b.stat("Nodes ready", "sum(warmrun_ready)", w=3, h=7,
+           thresholds=[{"color": "red", "value": None}, {"color": "green", "value": 1}],
+           description="Engine nodes whose /readyz is green (warmrun_ready = 1).")
+    b.stat("Nodes scraped", f'count(up{{job="warmrun",{NODE}}} == 1)', w=3, h=7,
+           thresholds=[{"color": "red", "value": None}, {"color": "green", "value": 1}],
+           description="Targets of the warmrun scrape job that answered their last scrape. "
+                       "Fewer than the nodes you run: see the WarmrunDown alert.")
+    b.timeseries("Runs/s per node",
+                 [(f"sum by (node) (rate(warmrun_runs_total[{RI}]))", "{{node}}")],
+                 unit="reqps", w=6, h=7, stack=True,
+                 description="How the balancer spreads the work (leastconn).")
+    b.timeseries("Queue depth per node",
+                 [("sum by (node) (warmrun_queue_depth)", "{{node}}")], w=6, h=7,
+                 description="Runs waiting for a container on each node, all languages.")
+    b.timeseries("Readiness per node",
+                 [("max by (node) (warmrun_ready)", "{{node}} ready"),
+                  (f'max by (node) (up{{job="warmrun",{NODE}}})', "{{node}} scraped")],
+                 w=6, h=7, min0=True,
+                 description="1 = ready / answering. A node not ready gets no new work "
+                             "from HAProxy (its /readyz check); a draining node turns "
+                             "not ready at SIGTERM.")
 
     b.row("Runs")
     b.timeseries("Runs/s by language and verdict",
@@ -229,7 +277,7 @@ def overview():
                              "ends at the upgrade.")
     return dashboard("warmrun-overview", "warmrun / Overview",
                      "Runs, latency, leases, pools, churn, sessions and HTTP errors of the "
-                     "warmrun engine.", b, [datasource_var()], ["warmrun"])
+                     "warmrun engine.", b, [datasource_var(), node_var()], ["warmrun"])
 
 
 def language():
@@ -298,15 +346,16 @@ def language():
 
     lang_var = {
         "name": "language", "label": "Language", "type": "query", "datasource": DS,
-        "query": {"query": "label_values(warmrun_runs_total, language)", "refId": "lang"},
-        "definition": "label_values(warmrun_runs_total, language)",
+        "query": {"query": f"label_values(warmrun_runs_total{{{NODE}}}, language)",
+                  "refId": "lang"},
+        "definition": f"label_values(warmrun_runs_total{{{NODE}}}, language)",
         "refresh": 2, "sort": 1, "multi": False, "includeAll": False, "current": {},
         "hide": 0, "regex": "", "options": [],
     }
     return dashboard("warmrun-language", "warmrun / Language",
                      "One language of the warmrun engine: runs, latency, compile and "
                      "program times, leases, pool, churn.", b,
-                     [datasource_var(), lang_var], ["warmrun"])
+                     [datasource_var(), node_var(), lang_var], ["warmrun"])
 
 
 def main():

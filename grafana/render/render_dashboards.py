@@ -79,8 +79,9 @@ def axis_formatter(unit):
 
 
 def substitute(expr, language, rate_interval):
+    # $node: "All" (the variable's allValue).
     for var, val in (("$__rate_interval", rate_interval), ("${language}", language),
-                     ("$language", language)):
+                     ("$language", language), ("${node}", ".*"), ("$node", ".*")):
         expr = expr.replace(var, val)
     return expr
 

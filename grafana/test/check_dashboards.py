@@ -2,7 +2,19 @@
 """Evaluates every Grafana panel query and every alert rule against a real Prometheus
 scraping a real warmrun engine under a small load.
 
-  python3 grafana/test/check_dashboards.py [--keep]     (normally via grafana/test/run.sh)
+  python3 grafana/test/check_dashboards.py [--keep] [--cluster | --single]
+                                                (normally via grafana/test/run.sh)
+
+Two modes:
+- single node (what CI ran before the cluster existed; `--single`, or when no cluster
+  answers): one warmrun-server of its own, the target of a file_sd file.
+- cluster (`--cluster`, or automatically when ${WARMRUN_CLUSTER_DIR:-/tmp/warmrun-cluster}/
+  cluster.json exists and its balancer answers /readyz): Prometheus discovers every node
+  of cluster.json through file_sd (node label = node id), plus a "canary" node of its own
+  (the broken language: not ready, create failures; the queue-full bursts and the reset
+  failure go to it) and a "ghost" target where nothing listens (a node missing from
+  scraping: up == 0). The rest of the load goes through the cluster's HAProxy; every
+  cluster node must have run some of it (the "Runs/s per node" panel).
 
 What it does:
  1. `promtool check rules` on grafana/prometheus/alerts.yml; static checks of the
@@ -48,13 +60,17 @@ queue_capacity = 4
 per_ip_per_s = 1000
 per_ip_burst = 2000
 """
-# Alerts the load must leave pending or firing (their `for` is minutes).
+NODE_ALL = ".*"  # Grafana's value of $node for "All" (the variable's allValue)
+CANARY, GHOST = "promtest-canary", "promtest-ghost"
+# Alerts the load must leave pending or firing (their `for` is minutes), as
+# (alertname, label, value); label None: any series of that alert.
 EXPECTED_ALERTS = {
-    ("WarmrunNotReady", None),
-    ("WarmrunPoolEmpty", "broken"),
-    ("WarmrunContainerCreateFailing", "broken"),
-    ("WarmrunQueueSaturated", "python"),
+    ("WarmrunPoolEmpty", "language", "broken"),
+    ("WarmrunContainerCreateFailing", "language", "broken"),
+    ("WarmrunQueueSaturated", "language", "python"),
 }
+EXPECTED_SINGLE = {("WarmrunNotReady", None, None), ("WarmrunNodeNotReady", "node", "promtest")}
+EXPECTED_CLUSTER = {("WarmrunNodeNotReady", "node", CANARY), ("WarmrunDown", "node", GHOST)}
 
 
 class Results:
@@ -71,10 +87,11 @@ class Results:
         return ok
 
 
-def template(expr, language):
+def template(expr, language, node=NODE_ALL):
     for var, value in (("$__rate_interval", RATE_INTERVAL), ("${__rate_interval}", RATE_INTERVAL),
                        ("$__interval", "5s"), ("${__interval}", "5s"), ("$__range", "5m"),
-                       ("${language}", language), ("$language", language)):
+                       ("${language}", language), ("$language", language),
+                       ("${node}", node), ("$node", node)):
         expr = expr.replace(var, value)
     return expr
 
@@ -110,10 +127,25 @@ def static_checks(r, boards):
         r.check(f"{name}: every panel has targets on ${{datasource}}", not bad, str(bad))
         names = [v["name"] for v in b["templating"]["list"]]
         r.check(f"{name}: has a datasource variable", "datasource" in names, str(names))
+        node = [v for v in b["templating"]["list"] if v["name"] == "node"]
+        r.check(f"{name}: has a node variable (multi, All = .*)",
+                node and node[0].get("multi") and node[0].get("includeAll")
+                and node[0].get("allValue") == NODE_ALL, str(node))
+        unscoped = [f"{p['title']}: {t['expr']}" for p in panels for t in p["targets"]
+                    if re.search(r"\b(warmrun_[a-z0-9_]+|up)\b(?!\{[^}]*node=~\"\$node\")",
+                                 t["expr"])]
+        r.check(f"{name}: every warmrun selector filters on node=~\"$node\"", not unscoped,
+                "; ".join(unscoped))
     lang = boards.get("language.json", {"templating": {"list": []}})
     var = [v for v in lang["templating"]["list"] if v["name"] == "language"]
-    r.check("language.json: $language = label_values(warmrun_runs_total, language)",
-            var and var[0]["query"]["query"] == "label_values(warmrun_runs_total, language)")
+    want = 'label_values(warmrun_runs_total{node=~"$node"}, language)'
+    r.check(f"language.json: $language = {want}", var and var[0]["query"]["query"] == want)
+    over = boards.get("overview.json", {"panels": []})
+    cluster = [p["title"] for p in over["panels"]
+               if p["type"] != "row" and any("by (node)" in t["expr"] for t in p["targets"])]
+    r.check("overview.json: cluster row has runs/s, queue depth and readiness per node",
+            {"Runs/s per node", "Queue depth per node", "Readiness per node"} <= set(cluster),
+            str(cluster))
 
 
 # --- load ---------------------------------------------------------------------------------
@@ -164,20 +196,27 @@ def inject_reset_failure(server, language):
     return len(ids)
 
 
-def generate_load(r, server):
-    url = server.url
+def generate_load(r, url, server):
+    """The load, through `url` (the server itself, or the cluster's balancer) for the
+    languages its nodes have, else to `server`; bursts and the reset failure go to
+    `server` (ours: its queue limits and containers are known)."""
     print("== load")
+    _, catalog = http("GET", url + "/api/v1/languages")
+    served = {l["id"] for l in catalog} if isinstance(catalog, list) else set()
+    at = {lang: url if lang in served else server.url for lang in LANGUAGES}
+    log(f"load: {', '.join(f'{l} → {u}' for l, u in at.items())}")
     for i in range(6):
-        run(url, {"language": "python", "code": f"print('hello {i}')"}, want_verdict="ok")
+        run(at["python"], {"language": "python", "code": f"print('hello {i}')"}, want_verdict="ok")
     for _ in range(3):
-        run(url, {"language": "bash", "code": "echo hi"}, want_verdict="ok")
+        run(at["bash"], {"language": "bash", "code": "echo hi"}, want_verdict="ok")
     for _ in range(2):
-        run(url, {"language": "c", "code": '#include <stdio.h>\nint main(){puts("hi");return 0;}\n'},
+        run(at["c"], {"language": "c", "code": '#include <stdio.h>\nint main(){puts("hi");return 0;}\n'},
             want_verdict="ok")
-    ce = run(url, {"language": "c", "code": "int main( {\n"}, want_verdict="compile_error")
+    ce = run(at["c"], {"language": "c", "code": "int main( {\n"}, want_verdict="compile_error")
     r.check("load: c compile error gives verdict compile_error", ce["verdict"] == "compile_error")
-    run(url, {"language": "python", "code": "raise SystemExit(3)"}, want_verdict="runtime_error")
-    tl = run(url, {"language": "python", "code": "import time\ntime.sleep(5)\n",
+    run(at["python"], {"language": "python", "code": "raise SystemExit(3)"},
+        want_verdict="runtime_error")
+    tl = run(at["python"], {"language": "python", "code": "import time\ntime.sleep(5)\n",
                    "limits": {"wall_ms": 500}})
     r.check("load: sleeping past wall_ms gives time_limit", tl["verdict"] == "time_limit",
             tl["verdict"])
@@ -185,36 +224,36 @@ def generate_load(r, server):
     r.check("load: unknown language is a 4xx", 400 <= st < 500, str(st))
     st, _ = http("POST", url + "/api/v1/runs", {"language": "python"})
     r.check("load: missing code is a 400", st == 400, str(st))
-    st, sub = http("POST", url + "/api/v1/submissions", {"language": "bash", "code": "echo sub"})
+    st, sub = http("POST", at["bash"] + "/api/v1/submissions", {"language": "bash", "code": "echo sub"})
     done = False
     if st == 202:
         for _ in range(60):
-            _, s = http("GET", f"{url}/api/v1/submissions/{sub['id']}")
-            if s.get("status") == "finished":
+            _, s = http("GET", f"{at['bash']}/api/v1/submissions/{sub['id']}")
+            if isinstance(s, dict) and s.get("status") == "finished":
                 done = True
                 break
             time.sleep(0.25)
     r.check("load: a submission finishes", done, f"{st} {sub}")
     example = ('name = input("What is your name? ")\nprint(f"Hello, {name}!")\n')
     for who in ("Ada", "Linus", "Grace"):
-        ex, out, types = harness.ws_run(url, {"language": "python", "code": example},
+        ex, out, types = harness.ws_run(at["python"], {"language": "python", "code": example},
                                         answer=who + "\n", prompt="name?")
         r.check(f"load: WS prompt answered ({who})",
                 ex.get("verdict") == "ok" and f"Hello, {who}!" in out, f"{ex} {out!r} {types}")
     for _ in range(2):
-        ex, _, _ = harness.ws_run(url, {"language": "bash", "code": "true"})
+        ex, _, _ = harness.ws_run(at["bash"], {"language": "bash", "code": "true"})
         r.check("load: WS bash true", ex.get("verdict") == "ok", str(ex))
     # Twice: a counter series is born at its first increment, and rate() only sees the
     # increments after that (the first burst's rejections are invisible to the alert).
-    leases, rejected = burst(url)
+    leases, rejected = burst(server.url)
     time.sleep(2)
-    leases2, rejected2 = burst(url)
+    leases2, rejected2 = burst(server.url)
     leases, rejected = sorted(set(leases) | set(leases2)), rejected + rejected2
     r.check("load: burst gives warm and cold leases", {"warm", "cold"} <= set(leases), str(leases))
     r.check("load: burst gives queued leases", "queued" in leases, str(leases))
     r.check("load: burst gives queue-full 503s", rejected > 0, str(rejected))
     n = inject_reset_failure(server, "c")
-    run(url, {"language": "c", "code": '#include <stdio.h>\nint main(){puts("x");return 0;}\n'},
+    run(server.url, {"language": "c", "code": '#include <stdio.h>\nint main(){puts("x");return 0;}\n'},
         want_verdict="ok")
     r.check(f"load: reset failure injected into {n} c container(s)", n > 0)
     # The reset runs after the run's answer and may take seconds (the agent retries its
@@ -226,21 +265,30 @@ def generate_load(r, server):
             break
         time.sleep(0.5)
     r.check("load: the failed reset is counted (warmrun_reset_failures_total)", seen)
-    # Every language's counters after the last event, and a socket left open.
-    for lang in LANGUAGES:
-        run(url, {"language": lang, "code": {"python": "print(1)", "bash": "true",
-                                             "c": "int main(){return 0;}"}[lang]})
-    return harness.WebSocket(url)
+    # Every language's counters after the last event (on every node behind a balancer),
+    # and a socket left open.
+    hello = {"python": "print(1)", "bash": "true", "c": "int main(){return 0;}"}
+    for _ in range(3 if url != server.url else 1):
+        for lang in LANGUAGES:
+            run(at[lang], {"language": lang, "code": hello[lang]})
+    if url != server.url:
+        for lang in LANGUAGES:
+            run(server.url, {"language": lang, "code": hello[lang]})
+    return harness.WebSocket(at["python"])
 
 
 # --- evaluation ---------------------------------------------------------------------------
 
-def evaluate_dashboards(r, prom, boards, names_present):
+def evaluate_dashboards(r, prom, boards, names_present, nodes):
+    """`nodes`: the node ids that must appear in $node and in the per-node panels."""
     print("== dashboards")
     status = prom.api("label/language/values", **{"match[]": "warmrun_runs_total"})
     langs = status.get("data", [])
     r.check(f"$language values {langs} include {DRILL_LANGUAGE} and python",
             DRILL_LANGUAGE in langs and "python" in langs)
+    node_values = prom.api("label/node/values", **{"match[]": "warmrun_ready"}).get("data", [])
+    r.check(f"$node values {node_values} include {sorted(nodes)}", set(nodes) <= set(node_values))
+    one = sorted(nodes)[0]
     for name, board in boards.items():
         uses_lang = any(v["name"] == "language" for v in board["templating"]["list"])
         for panel in board["panels"]:
@@ -257,6 +305,16 @@ def evaluate_dashboards(r, prom, boards, names_present):
                     errors.append(f"{t['refId']}: {res.get('error')}")
                 elif res["data"]["result"]:
                     got_data = True
+                # One node chosen, and several (Grafana's regex of a multi-value pick).
+                for pick in (one, "(" + "|".join(sorted(nodes)) + ")"):
+                    res = prom.query(template(t["expr"], DRILL_LANGUAGE, pick))
+                    if res.get("status") != "success":
+                        errors.append(f"{t['refId']} (node {pick}): {res.get('error')}")
+                if "by (node)" in t["expr"]:
+                    res = prom.query(template(t["expr"], DRILL_LANGUAGE))
+                    got = {x["metric"].get("node") for x in res.get("data", {}).get("result", [])}
+                    r.check(f"{title} [{t['refId']}: a series per node]", set(nodes) <= got,
+                            f"{sorted(got)} lacks {sorted(set(nodes) - got)}")
                 if uses_lang:
                     for other in langs:
                         if other == DRILL_LANGUAGE:
@@ -270,7 +328,7 @@ def evaluate_dashboards(r, prom, boards, names_present):
                     " | ".join(template(t["expr"], DRILL_LANGUAGE) for t in panel["targets"]))
 
 
-def evaluate_alerts(r, prom, names_present):
+def evaluate_alerts(r, prom, names_present, expected):
     print("== alert rules")
     want = len(re.findall(r"(?m)^\s*- alert:", open(harness.ALERTS).read()))
     rules = []
@@ -291,40 +349,90 @@ def evaluate_alerts(r, prom, names_present):
                 f"{rule.get('health')} {rule.get('lastError')}")
         missing = sorted(m for m in metric_names(rule["query"]) if m not in names_present)
         r.check(f"{name} [metrics exist]", not missing, ", ".join(missing))
-    active = set()
+    def matched(alerts, want):
+        name, label, value = want
+        return any(a["labels"]["alertname"] == name and
+                   (label is None or a["labels"].get(label) == value) for a in alerts)
+
+    alerts = []
     deadline = time.time() + 20
     while time.time() < deadline:
         alerts = prom.api("alerts").get("data", {}).get("alerts", [])
-        active = {(a["labels"]["alertname"], a["labels"].get("language")) for a in alerts}
-        if EXPECTED_ALERTS <= active:
+        if all(matched(alerts, want) for want in expected):
             break
         time.sleep(1)
-    for alert in sorted(EXPECTED_ALERTS, key=str):
-        r.check(f"alert {alert[0]}{'{' + alert[1] + '}' if alert[1] else ''} is pending or firing",
-                alert in active, str(sorted(active)))
+    active = sorted({(a["labels"]["alertname"], a["labels"].get("language") or
+                      a["labels"].get("node")) for a in alerts}, key=str)
+    for want in sorted(expected, key=str):
+        name, label, value = want
+        r.check(f"alert {name}{'{' + label + '=' + value + '}' if label else ''} is pending or firing",
+                matched(alerts, want), str(active))
+
+
+def cluster_file():
+    return os.path.join(os.environ.get("WARMRUN_CLUSTER_DIR", "/tmp/warmrun-cluster"),
+                        "cluster.json")
+
+
+def live_cluster():
+    """cluster.json when it exists and its balancer answers /readyz, else None."""
+    try:
+        with open(cluster_file()) as f:
+            cluster = json.load(f)
+        return cluster if http("GET", cluster["lb"] + "/readyz", timeout=5)[0] == 200 else None
+    except (OSError, ValueError, KeyError):
+        return None
 
 
 def main():
     keep = "--keep" in sys.argv
+    cluster = None
+    if "--cluster" in sys.argv:
+        cluster = live_cluster()
+        if cluster is None:
+            sys.exit(f"--cluster: {cluster_file()} missing or its balancer does not answer "
+                     "/readyz (bash scripts/cluster.sh up)")
+    elif "--single" not in sys.argv:
+        cluster = live_cluster()
     r = Results()
     boards = load_dashboards()
     static_checks(r, boards)
     work = tempfile.mkdtemp(prefix="warmrun-promtest-")
     server = prom = sock = None
     try:
-        server = harness.Server(work, SERVER_CONFIG, languages=LANGUAGES, broken=True,
-                                name="promtest")
-        server.wait_pools(LANGUAGES)
-        prom = harness.Prometheus(work, f"127.0.0.1:{server.port}")
-        prom.wait_ready()
-        prom.wait_scraped()
-        sock = generate_load(r, server)
+        if cluster:
+            ids = [str(n["id"]) for n in cluster["nodes"]]
+            log(f"cluster mode: {cluster_file()}, balancer {cluster['lb']}, nodes {ids}")
+            sys.path.insert(0, os.path.join(harness.REPO, "grafana", "prometheus"))
+            import cluster_targets  # noqa: E402
+            server = harness.Server(work, SERVER_CONFIG, languages=LANGUAGES, broken=True,
+                                    name=CANARY)
+            server.wait_pools(LANGUAGES)
+            groups = cluster_targets.targets(cluster) + [
+                {"targets": [f"127.0.0.1:{server.port}"], "labels": {"node": CANARY}},
+                {"targets": [f"127.0.0.1:{harness.free_port()}"], "labels": {"node": GHOST}}]
+            prom = harness.Prometheus(work, groups)
+            prom.wait_ready()
+            prom.wait_scraped(nodes=ids + [CANARY])
+            url, nodes = cluster["lb"], ids + [CANARY]
+            expected = EXPECTED_ALERTS | EXPECTED_CLUSTER
+        else:
+            log("single-node mode")
+            server = harness.Server(work, SERVER_CONFIG, languages=LANGUAGES, broken=True,
+                                    name="promtest")
+            server.wait_pools(LANGUAGES)
+            prom = harness.Prometheus(work, f"127.0.0.1:{server.port}", node=server.node)
+            prom.wait_ready()
+            prom.wait_scraped()
+            url, nodes = server.url, [server.node]
+            expected = EXPECTED_ALERTS | EXPECTED_SINGLE
+        sock = generate_load(r, url, server)
         log("waiting for scrapes of the final counters")
         time.sleep(4)
         names_present = set(prom.api("label/__name__/values").get("data", []))
         r.check("warmrun metrics scraped", any(n.startswith("warmrun_") for n in names_present))
-        evaluate_dashboards(r, prom, boards, names_present)
-        evaluate_alerts(r, prom, names_present)
+        evaluate_dashboards(r, prom, boards, names_present, nodes)
+        evaluate_alerts(r, prom, names_present, expected)
     except Exception as e:  # a harness failure is a failed check, with the logs
         r.check("harness", False, f"{type(e).__name__}: {e}")
         for p in (server, prom):

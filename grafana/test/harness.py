@@ -146,8 +146,11 @@ class Server:
         with open(cfg, "w") as f:
             f.write(f'listen = "127.0.0.1:{self.port}"\ncatalog = "{catalog}"\n{config_toml}')
         self.instance = f"{name}{os.getpid()}"
+        self.node = name  # its node id (X-Warmrun-Node) and Prometheus `node` label
         env = dict(os.environ, WARMRUN_CONFIG=cfg, WARMRUN_INSTANCE=self.instance,
+                   WARMRUN_NODE_ID=self.node, WARMRUN_DATA_DIR=os.path.join(workdir, "data"),
                    RUST_LOG=os.environ.get("RUST_LOG", "warn,server=info"))
+        env.pop("DATABASE_URL", None)  # its own SQLite store, never a cluster's database
         env.pop("WARMRUN_LISTEN", None)
         if languages:
             env.pop("WARMRUN_CATALOG", None)  # would override the test catalog
@@ -198,14 +201,23 @@ class Server:
 
 
 class Prometheus:
-    """Debian's prometheus with a temporary TSDB, scraping `target` every second."""
+    """Debian's prometheus with a temporary TSDB, scraping every `scrape` the engine
+    nodes listed in a file_sd target file (as grafana/prometheus/prometheus.yml does).
 
-    def __init__(self, workdir, target, rules=ALERTS, scrape="1s"):
+    `targets` is "host:port" (one node, named `node`) or file_sd target groups
+    [{"targets": ["host:port"], "labels": {"node": id}}]; set_targets() rewrites them
+    while Prometheus runs (it watches the file)."""
+
+    def __init__(self, workdir, targets, rules=ALERTS, scrape="1s", node="promtest"):
         binary = shutil.which("prometheus")
         if not binary:
             raise RuntimeError("prometheus is not installed (apt-get install -y prometheus)")
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.targets_file = os.path.join(workdir, "targets.json")
+        if isinstance(targets, str):
+            targets = [{"targets": [targets], "labels": {"node": node}}]
+        self.set_targets(targets)
         cfg = os.path.join(workdir, "prometheus.yml")
         with open(cfg, "w") as f:
             f.write(f"""global:
@@ -215,16 +227,29 @@ rule_files:
   - {rules}
 scrape_configs:
   - job_name: warmrun
-    static_configs:
-      - targets: ["{target}"]
+    file_sd_configs:
+      - files: ["{self.targets_file}"]
+        refresh_interval: 5s
+    relabel_configs:
+      - source_labels: [node, __address__]
+        regex: ";([^:]+)(?::[0-9]+)?"
+        target_label: node
+        replacement: "$1"
 """)
         self.tsdb = tempfile.mkdtemp(prefix="prom-tsdb-", dir=workdir)
-        log(f"starting prometheus on {self.url} scraping {target} every {scrape}")
+        names = ", ".join(f"{g['labels'].get('node', '?')}={t}" for g in targets for t in g["targets"])
+        log(f"starting prometheus on {self.url} scraping {names} every {scrape}")
         self.proc = Proc("prometheus", [
             binary, f"--config.file={cfg}", f"--storage.tsdb.path={self.tsdb}",
             f"--web.listen-address=127.0.0.1:{self.port}",
             "--storage.tsdb.retention.time=1d", "--log.level=warn",
         ], os.path.join(workdir, "prometheus.log"))
+
+    def set_targets(self, groups):
+        tmp = self.targets_file + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(groups, f)
+        os.replace(tmp, self.targets_file)
 
     def wait_ready(self, timeout=60):
         def ready():
@@ -251,13 +276,16 @@ scrape_configs:
         return self.api("query_range", query=expr, start=f"{start:.3f}", end=f"{end:.3f}",
                         step=f"{step}")
 
-    def wait_scraped(self, timeout=60):
-        """Until the target is up and has been scraped a few times."""
+    def wait_scraped(self, timeout=60, nodes=None):
+        """Until every target (or those of `nodes`) is up and has been scraped a few
+        times."""
         def scraped():
-            r = self.query('count_over_time(up{job="warmrun"}[1m])')
+            r = self.query('count_over_time(up{job="warmrun"}[1m]) >= 3 and up == 1')
             res = r.get("data", {}).get("result", [])
-            return res and float(res[0]["value"][1]) >= 3
-        wait_for("three scrapes of warmrun", scraped, timeout)
+            seen = {x["metric"].get("node") for x in res}
+            return res and (nodes is None or set(nodes) <= seen)
+        wait_for(f"three scrapes of warmrun{' nodes ' + ', '.join(nodes) if nodes else ''}",
+                 scraped, timeout)
 
     def stop(self):
         self.proc.stop()
