@@ -1,6 +1,6 @@
 //! The shared submission queue, consumer side: while this node has a free worker
-//! (`submission_workers`), it claims the oldest queued row, runs it and stores the ending.
-//! Idle, it looks every 100 ms, or at once when a POST on this node wakes it. It stops
+//! (`submission_workers`) and is not saturated (`ready_max_queue`), it claims the oldest
+//! queued row, runs it and stores the ending. Idle, it looks every 100 ms, or at once when a POST on this node wakes it. It stops
 //! claiming when the node starts draining; what it claimed runs to the end (`serve` waits
 //! for [`SubmissionQueue::tracker`]).
 
@@ -46,10 +46,17 @@ pub async fn claimer(state: SharedState) {
             _ = state.draining.cancelled() => break,
             p = workers.clone().acquire_owned() => p.expect("the semaphore is never closed"),
         };
-        let claimed = match state.submissions.any_queued().await {
-            Ok(false) => Ok(None),
-            Ok(true) => state.submissions.claim(&state.node).await,
-            Err(e) => Err(e),
+        // A saturated node leaves the queue to the others: what it claimed would only wait
+        // for a container here.
+        let saturated = state.queued_runs() > state.config.ready_max_queue;
+        let claimed = if saturated {
+            Ok(None)
+        } else {
+            match state.submissions.any_queued().await {
+                Ok(false) => Ok(None),
+                Ok(true) => state.submissions.claim(&state.node).await,
+                Err(e) => Err(e),
+            }
         };
         match claimed {
             Ok(Some(c)) => {
