@@ -175,10 +175,16 @@ impl Session {
     }
 
     async fn next(&mut self, idle: Duration) -> Wake {
+        // Draining (issue 17): a session without a run closes as soon as the node drains;
+        // one with a run gets its output and exit first (the run was accepted), and is cut
+        // only when the grace period ends (`shutdown`).
+        let draining = self.state.draining.clone();
         let shutdown = self.state.shutdown.clone();
         let socket = tokio::time::timeout(idle, self.rx.next());
         match &mut self.phase {
             Phase::Idle => tokio::select! {
+                biased;
+                _ = draining.cancelled() => Wake::Shutdown,
                 _ = shutdown.cancelled() => Wake::Shutdown,
                 m = socket => m.map_or(Wake::Idle, Wake::Socket),
             },

@@ -2,11 +2,12 @@
 //! a SQL store: the SQLite file `{data_dir}/warmrun.db` by default, PostgreSQL when
 //! `database_url` says so. Snippets are immutable: saving an edited one makes a new id.
 
-mod db;
+pub(crate) mod db;
 mod model;
 mod stats;
 
-pub use db::{StoreError, SQLITE_FILE};
+pub use db::{Db, StoreError, SQLITE_FILE};
+pub(crate) use model::format_rfc3339;
 pub use model::{
     is_valid_id, new_id, share_url, Created, NewSnippet, Snippet, SnippetOutput, ValidSnippet,
     ID_LEN, MAX_TITLE_CHARS,
@@ -15,8 +16,7 @@ pub use stats::{LanguageStats, Stats, VerdictShare};
 
 use crate::config::ServerConfig;
 use crate::error::ApiError;
-use db::Db;
-use model::{format_rfc3339, now_ms, StoredBody};
+use model::{now_ms, StoredBody};
 use pool::{Catalog, RunOutcome, Verdict};
 use stats::{Recorder, RunRecord};
 
@@ -39,6 +39,11 @@ impl Snippets {
             db,
             describe,
         })
+    }
+
+    /// The database connection pool, shared with the cluster state (submissions, nodes).
+    pub fn db(&self) -> &Db {
+        &self.db
     }
 
     /// Checks and saves a new snippet under a fresh id.
