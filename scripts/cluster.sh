@@ -177,7 +177,7 @@ start_node() {
     WARMRUN_CATALOG="$DIR/languages.toml" \
     WARMRUN_DATA_DIR="$DIR/node-$n" \
     WARMRUN_AGENT="$AGENT" \
-    RUST_LOG="${RUST_LOG:-info}" \
+    RUST_LOG="${RUST_LOG:-info}" NO_COLOR=1 \
     setsid "$bin" </dev/null >>"$log" 2>&1 &
   pid=$!
   echo "$pid" >"$DIR/node-$n.pid"

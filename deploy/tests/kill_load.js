@@ -2,7 +2,7 @@
 // rate of Python runs, one JSON line per request on the log (k6 --log-format raw), so the
 // test can tell which requests failed and when they were sent and answered.
 //
-// Environment: BASE_URL (HAProxy), RATE (runs/s, default 30), DURATION (default 20s).
+// Environment: BASE_URL (HAProxy), RATE (runs/s, default 30; the test sends 20), DURATION (default 20s).
 
 import http from 'k6/http';
 
@@ -15,8 +15,8 @@ export const options = {
       rate: Number(__ENV.RATE || 30),
       timeUnit: '1s',
       duration: __ENV.DURATION || '20s',
-      preAllocatedVUs: 20,
-      maxVUs: 60,
+      preAllocatedVUs: 30,
+      maxVUs: 150,
     },
   },
 };

@@ -7,6 +7,7 @@ node drained and gone; the cluster taken down), so the order matters.
 """
 
 import collections
+import contextlib
 import concurrent.futures
 import http.client
 import json
@@ -343,7 +344,8 @@ def test_forged_forwarded_for_is_still_limited_at_the_real_address(cluster):
 def test_kill_9_of_a_node_under_load(cluster):
     victim = cluster["nodes"][1]
     k6 = find_k6()
-    duration_s, rate = 20, 30
+    # Below what the three nodes sustain even on a shared 2-core machine.
+    duration_s, rate = 20, int(os.environ.get("WARMRUN_KILL_RATE", "20"))
     proc = subprocess.Popen(
         [k6, "run", "-q", "--no-color", "--no-summary", "--address", "127.0.0.1:0",
          "--log-format", "raw", "-e", f"BASE_URL={cluster['lb']}", "-e", f"RATE={rate}",
@@ -372,12 +374,20 @@ def test_kill_9_of_a_node_under_load(cluster):
           f"kill → last failed request: {window:.0f} ms")
     for r in failed:
         print("  failed:", r)
-    assert len(results) >= rate * duration_s * 0.9, f"only {len(results)} requests ran"
-    # Only the runs in flight on the victim fail: they were sent before the kill...
+    in_flight = [r for r in results if r["start"] <= t_kill <= r["end"]]
+    print(f"  {len(in_flight)} requests were in flight at the kill; p50 latency "
+          f"{sorted(r['end'] - r['start'] for r in results)[len(results) // 2]} ms")
+    assert len(results) >= rate * duration_s * 0.8, f"only {len(results)} requests ran"
+    # Only the runs in flight on the victim fail: each failure was sent before the kill
+    # and still open at it...
     for r in failed:
-        assert r["start"] <= t_kill + 5, f"a request sent {r['start'] - t_kill:.0f} ms after the kill failed: {r}"
-    assert len(failed) <= 10, f"{len(failed)} failures: more than the runs in flight on one node"
-    # ...and nothing sent once HAProxy had marked it down fails (implied above; kept explicit).
+        assert r["start"] <= t_kill + 5 and r["end"] >= t_kill - 5, \
+            f"a request not in flight at the kill failed ({r['start'] - t_kill:+.0f} ms): {r}"
+    # ...and not those on the other nodes: at least one request in flight elsewhere survived.
+    survivors = [r for r in in_flight if r["ok"]]
+    assert len(failed) < len(in_flight) and survivors, (len(failed), len(in_flight))
+    assert all(r["node"] != victim["id"] for r in survivors)
+    # Nothing sent after HAProxy had marked it down fails (implied above; kept explicit).
     assert not [r for r in failed if r["start"] >= t_down]
     assert window < 5000, f"kill → last failed request {window:.0f} ms"
     after = [r for r in results if r["start"] > t_down]
@@ -398,14 +408,18 @@ def test_sigterm_drains_a_node_with_a_session_mid_run(cluster):
     program = "import time\nprint('start', flush=True)\ntime.sleep(3)\nprint('end')"
     # Open one idle session per node through HAProxy (leastconn puts them on distinct
     # nodes) and keep the one on the victim: the run goes through HAProxy's tunnel.
-    probes = [ws_connect(ws_url(cluster["lb"]), open_timeout=10) for _ in cluster["nodes"]]
-    on_victim = [p for p in probes if p.response.headers.get(NODE_HEADER) == victim["id"]]
-    for p in probes:
-        if not on_victim or p is not on_victim[0]:
-            p.close()
-    assert on_victim, "no session landed on " + victim["id"] + ": " + \
-        str([p.response.headers.get(NODE_HEADER) for p in probes])
-    ws = on_victim[0]
+    probes = contextlib.ExitStack()
+    with probes:
+        opened = [probes.enter_context(ws_connect(ws_url(cluster["lb"]), open_timeout=10))
+                  for _ in cluster["nodes"]]
+        on_victim = [p for p in opened if p.response.headers.get(NODE_HEADER) == victim["id"]]
+        assert on_victim, "no session landed on " + victim["id"] + ": " + \
+            str([p.response.headers.get(NODE_HEADER) for p in opened])
+        ws = on_victim[0]
+        probes.pop_all()  # keep ws open; the others close now
+        for p in opened:
+            if p is not ws:
+                p.close()
     started = threading.Event()
     outcome = {}
 
