@@ -48,7 +48,7 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/cache/warmrun-build/target}
 AGENT=${WARMRUN_AGENT:-/var/cache/warmrun-build/agent/warmrun-agent}
 # How long `down` and `restart-node` wait for a node after SIGTERM before SIGKILL: the
 # drain delay, the grace for running sessions, and the removal of its containers.
-STOP_WAIT_S=$(( (${WARMRUN_DRAIN_DELAY_MS:-3000} + ${WARMRUN_SHUTDOWN_GRACE_MS:-5000}) / 1000 + 20 ))
+STOP_WAIT_S=$(( (${WARMRUN_DRAIN_DELAY_MS:-3000} + ${WARMRUN_SHUTDOWN_GRACE_MS:-30000}) / 1000 + 20 ))
 
 say() { echo "[cluster] $*" >&2; }
 die() { say "$*"; exit 1; }
@@ -170,6 +170,7 @@ start_node() {
   WARMRUN_CONFIG="$DIR/node.toml" \
     WARMRUN_LISTEN="127.0.0.1:$port" \
     WARMRUN_NODE_ID="$id" \
+    WARMRUN_NODE_URL="http://127.0.0.1:$port" \
     WARMRUN_INSTANCE="$inst" \
     DATABASE_URL="$(cat "$DIR/database_url")" \
     WARMRUN_TRUSTED_PROXY_HOPS=1 \
@@ -187,12 +188,12 @@ start_node() {
 start_haproxy() {
   local n
   port_busy "$LB_PORT" && die "port $LB_PORT (HAProxy) is in use by another process"
-  {
-    cat deploy/haproxy/haproxy.cfg
-    for n in $(seq 1 "$NODES"); do
-      echo "    server node-$n 127.0.0.1:$(node_port "$n")"
-    done
-  } >"$DIR/haproxy.cfg"
+  local servers=""
+  for n in $(seq 1 "$NODES"); do
+    servers+="    server node-$n 127.0.0.1:$(node_port "$n")"$'\n'
+  done
+  SERVERS="$servers" awk '/^[[:space:]]*# @@SERVERS@@[[:space:]]*$/ { printf "%s", ENVIRON["SERVERS"]; next } { print }' \
+    deploy/haproxy/haproxy.cfg >"$DIR/haproxy.cfg"
   export WARMRUN_CLUSTER_PORT="$LB_PORT" WARMRUN_LB_RATE="$LB_RATE" WARMRUN_LB_STATS="$LB_STATS" \
     WARMRUN_LB_ADDR=127.0.0.1 WARMRUN_LB_SOCKET="$DIR/haproxy.sock"
   haproxy -c -q -f "$DIR/haproxy.cfg" || die "HAProxy refuses $DIR/haproxy.cfg"
