@@ -71,7 +71,7 @@ if [ "$SCENARIO" = cluster ]; then
   if [ -f "$CLUSTER_JSON" ] && curl -fsS -m 3 "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["lb"])' "$CLUSTER_JSON")/readyz" >/dev/null 2>&1; then
     say "using the running cluster ($CLUSTER_JSON)"
   else
-    say "no cluster runs: starting one (scripts/cluster.sh up, release build)"
+    say "no cluster runs: starting one (scripts/cluster.sh up, ${WARMRUN_SERVER_BIN:-release build})"
     [ "${SKIP_PREPARE:-0}" = 1 ] && export WARMRUN_CLUSTER_NO_PREPARE=1
     CLUSTER_STARTED=1
     # Measure the engines, not the guards: no rate limits, no container recycling.
