@@ -2,11 +2,13 @@
 //! rate limits, Prometheus metrics and the playground page.
 
 pub mod api;
+pub mod body_limit;
 pub mod config;
 pub mod error;
 pub mod extract;
 pub mod metrics;
 pub mod rate_limit;
+pub mod runner;
 pub mod snippets;
 pub mod state;
 pub mod submissions;
@@ -100,6 +102,10 @@ pub fn api_router(state: SharedState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            body_limit,
+            body_limit::drain_oversize,
+        ))
         .layer(axum::middleware::from_fn_with_state(state.clone(), track))
         .with_state(state)
 }

@@ -6,7 +6,7 @@ use crate::rate_limit::Limiters;
 use crate::snippets::Snippets;
 use crate::submissions::Submissions;
 use dashmap::DashMap;
-use pool::{Engine, RunOutcome};
+use pool::Engine;
 use std::net::IpAddr;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -37,14 +37,6 @@ pub struct SessionSlot {
 }
 
 impl AppState {
-    /// Counts a finished run in the statistics (`language` may be an alias). Off the hot
-    /// path: it only queues a record for the store's batch writer.
-    pub fn record_run(&self, language: &str, outcome: &RunOutcome) {
-        if let Ok(lang) = self.engine.language(language) {
-            self.snippets.record_run(lang.id.as_str(), outcome);
-        }
-    }
-
     /// Takes a session slot for `ip`, unless it has its maximum open already.
     pub fn open_session(self: &Arc<Self>, ip: IpAddr) -> Option<SessionSlot> {
         let mut n = self.sessions.entry(ip).or_insert(0);

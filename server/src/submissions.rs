@@ -1,10 +1,10 @@
 //! Asynchronous submissions: accepted at once, run in the background, kept for a while.
 
-use crate::wire::RunResultJson;
 use dashmap::DashMap;
 use serde::Serialize;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
+use warmrun_api::RunResultJson;
 
 /// Where a submission is.
 #[derive(Debug, Clone, Serialize, PartialEq)]

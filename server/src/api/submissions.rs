@@ -3,14 +3,16 @@
 
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Metered};
+use crate::runner;
 use crate::state::SharedState;
 use crate::submissions::SubmissionState;
-use crate::wire::{RunBody, RunResultJson};
+use crate::wire::ToPool;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::json;
 use uuid::Uuid;
+use warmrun_api::RunBody;
 
 /// Accepts a run and starts it in the background.
 pub async fn create(
@@ -18,7 +20,7 @@ pub async fn create(
     _client: Metered,
     ApiJson(body): ApiJson<RunBody>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let req = body.into_request()?;
+    let req = body.to_pool()?;
     // Resolve the language now so an unknown one is refused here, not in the background.
     state
         .engine
@@ -35,25 +37,23 @@ pub async fn create(
         });
     }
     let id = state.submissions.insert();
-    let language = req.language.clone();
     let bg = state.clone();
     tokio::spawn(async move {
-        match bg.engine.lease_and_start(req, &mut |_| {}).await {
-            Ok(handle) => {
+        match runner::start(bg.clone(), req, |_| {}).await {
+            Ok(run) => {
                 bg.submissions.set(id, SubmissionState::Running);
-                let result = handle.collect().await;
-                bg.record_run(&language, &result.outcome);
+                let result = run.collect().await;
                 bg.submissions.set(
                     id,
                     SubmissionState::Finished {
-                        result: Box::new(RunResultJson::from(&result)),
+                        result: Box::new(result),
                     },
                 );
             }
             Err(e) => bg.submissions.set(
                 id,
                 SubmissionState::Failed {
-                    error: ApiError::from(e).body()["error"].clone(),
+                    error: e.body()["error"].clone(),
                 },
             ),
         }
