@@ -2,12 +2,14 @@
 //! rate limits, Prometheus metrics and the playground page.
 
 pub mod api;
+pub mod body_limit;
 pub mod cluster;
 pub mod config;
 pub mod error;
 pub mod extract;
 pub mod metrics;
 pub mod rate_limit;
+pub mod runner;
 pub mod snippets;
 pub mod state;
 pub mod submissions;
@@ -35,6 +37,10 @@ pub const NODE_HEADER: &str = "x-warmrun-node";
 /// Starts the engine and builds the shared state, then the node's background work
 /// (heartbeats, submission claimer, housekeeping).
 pub async fn build_state(mut config: ServerConfig) -> anyhow::Result<SharedState> {
+    // Only a node id given on purpose names the containers: the default (the host name) is
+    // shared by every engine of one machine, which would then take each other's containers
+    // for a predecessor's. Unset, the pool labels them with its instance name.
+    let node_id_given = !config.node_id.trim().is_empty();
     config.resolve_node_id()?;
     let catalog = Catalog::load(&config.catalog)?;
     // The store first: a wrong database setting fails before any container starts.
@@ -58,7 +64,13 @@ pub async fn build_state(mut config: ServerConfig) -> anyhow::Result<SharedState
     .await?;
     tracing::info!(node = %node.id, boot = %node.boot_id, "node registered");
     let registry = prometheus::Registry::new();
-    let engine = Engine::start(config.engine.clone(), catalog, &registry).await?;
+    let mut engine_config = config.engine.clone();
+    if node_id_given {
+        engine_config.node_id = node.id.clone();
+    }
+    engine_config.boot_id = node.boot_id.clone();
+    let liveness = Arc::new(cluster::liveness::DbLiveness::new(db.clone()));
+    let engine = Engine::start_with(engine_config, catalog, &registry, liveness).await?;
     let metrics = metrics::ServerMetrics::new(&registry)?;
     let state = Arc::new(AppState {
         limiters: rate_limit::Limiters::new(&config.rate_limit),
@@ -155,6 +167,10 @@ fn api_routes(state: SharedState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            body_limit,
+            body_limit::drain_oversize,
+        ))
         .layer(axum::middleware::from_fn_with_state(state.clone(), track))
         .with_state(state)
 }

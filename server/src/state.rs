@@ -8,7 +8,7 @@ use crate::rate_limit::Limiters;
 use crate::snippets::Snippets;
 use crate::submissions::Submissions;
 use dashmap::DashMap;
-use pool::{Engine, RunOutcome};
+use pool::Engine;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -63,14 +63,6 @@ pub struct SessionSlot {
 }
 
 impl AppState {
-    /// Counts a finished run in the statistics (`language` may be an alias). Off the hot
-    /// path: it only queues a record for the store's batch writer.
-    pub fn record_run(&self, language: &str, outcome: &RunOutcome) {
-        if let Ok(lang) = self.engine.language(language) {
-            self.snippets.record_run(lang.id.as_str(), outcome);
-        }
-    }
-
     /// Starts draining (SIGTERM/SIGINT); `serve` does the rest.
     pub fn begin_drain(&self) {
         self.draining.cancel();

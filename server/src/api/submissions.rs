@@ -6,12 +6,13 @@
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Metered};
 use crate::state::SharedState;
-use crate::wire::RunBody;
+use crate::wire::ToPool;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::json;
 use uuid::Uuid;
+use warmrun_api::RunBody;
 
 /// Checks a run and queues it.
 pub async fn create(
@@ -27,7 +28,7 @@ pub async fn create(
             format!("Failed to deserialize the JSON body into the target type: {e}"),
         )
     })?;
-    let req = body.into_request()?;
+    let req = body.to_pool()?;
     state
         .engine
         .language(&req.language)

@@ -3,6 +3,7 @@
 //! has capacity ([`queue`]). No membership protocol of our own: liveness is "a heartbeat
 //! younger than `node_dead_after_ms`" on the database's clock.
 
+pub mod liveness;
 pub mod nodes;
 pub mod queue;
 

@@ -5,15 +5,17 @@
 //! for [`SubmissionQueue::tracker`]).
 
 use crate::error::ApiError;
+use crate::runner;
 use crate::state::SharedState;
 use crate::submissions::{Claimed, Ending};
-use crate::wire::{RunBody, RunResultJson};
+use crate::wire::ToPool;
 use axum::http::StatusCode;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Notify, Semaphore};
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
+use warmrun_api::{RunBody, RunResultJson};
 
 /// How often an idle claimer looks for work posted on other nodes.
 const POLL: Duration = Duration::from_millis(100);
@@ -29,12 +31,7 @@ pub struct SubmissionQueue {
 
 /// Runs one submission to completion: the single run path for submissions.
 pub async fn run_submission(state: &SharedState, body: RunBody) -> Result<RunResultJson, ApiError> {
-    let req = body.into_request()?;
-    let language = req.language.clone();
-    let handle = state.engine.lease_and_start(req, &mut |_| {}).await?;
-    let result = handle.collect().await;
-    state.record_run(&language, &result.outcome);
-    Ok(RunResultJson::from(&result))
+    runner::collect(state, body.to_pool()?).await
 }
 
 /// Claims and runs queued submissions until the node drains.

@@ -9,13 +9,13 @@ mod stats;
 pub use db::{Db, StoreError, SQLITE_FILE};
 pub(crate) use model::format_rfc3339;
 pub use model::{
-    is_valid_id, new_id, share_url, Created, NewSnippet, Snippet, SnippetOutput, ValidSnippet,
-    ID_LEN, MAX_TITLE_CHARS,
+    is_valid_id, new_id, share_url, validate, SnippetError, ValidSnippet, ID_LEN, MAX_TITLE_CHARS,
 };
-pub use stats::{LanguageStats, Stats, VerdictShare};
+pub use warmrun_api::{
+    Created, LanguageStats, NewSnippet, Snippet, SnippetOutput, Stats, VerdictShare,
+};
 
 use crate::config::ServerConfig;
-use crate::error::ApiError;
 use model::{now_ms, StoredBody};
 use pool::{Catalog, RunOutcome, Verdict};
 use stats::{Recorder, RunRecord};
@@ -52,8 +52,8 @@ impl Snippets {
         new: NewSnippet,
         catalog: &Catalog,
         max_bytes: usize,
-    ) -> Result<Created, ApiError> {
-        let valid = new.validate(catalog, max_bytes)?;
+    ) -> Result<Created, SnippetError> {
+        let valid = validate(new, catalog, max_bytes)?;
         Ok(self.insert(valid).await?)
     }
 
@@ -80,18 +80,14 @@ impl Snippets {
         ))
     }
 
-    /// A snippet by id: 400 `bad_request` for a malformed id, 404 `not_found` for an
-    /// unknown one.
-    pub async fn load(&self, id: &str) -> Result<Snippet, ApiError> {
+    /// A snippet by id: `BadId` for a malformed id, `NotFound` for an unknown one.
+    pub async fn load(&self, id: &str) -> Result<Snippet, SnippetError> {
         if !is_valid_id(id) {
-            let shown: String = id.chars().take(40).collect();
-            return Err(ApiError::bad_request(format!(
-                "{shown:?} is not a snippet id ({ID_LEN} letters and digits)"
-            )));
+            return Err(SnippetError::BadId(id.chars().take(40).collect()));
         }
         self.get(id)
             .await?
-            .ok_or_else(|| ApiError::not_found(format!("no snippet {id}")))
+            .ok_or_else(|| SnippetError::NotFound(id.to_string()))
     }
 
     /// A snippet by id, if stored.
