@@ -41,16 +41,9 @@ fn default_compile_wall_ms() -> u64 {
     30_000
 }
 
-/// Per-run overrides a client may ask for; each is clamped to the server's maxima.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LimitOverrides {
-    pub wall_ms: Option<u64>,
-    pub cpu_ms: Option<u64>,
-    pub memory_mb: Option<u64>,
-    pub output_kb: Option<u64>,
-    pub compile_wall_ms: Option<u64>,
-}
+/// Per-run overrides a client may ask for (the API's shape); each is checked against the
+/// server's maxima by [`Limits::with_overrides`].
+pub use warmrun_api::LimitOverrides;
 
 impl Limits {
     /// Applies a client's overrides on top of these defaults, refusing values outside

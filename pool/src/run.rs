@@ -10,7 +10,6 @@ use agent::{
     CompileReport, Event, ExitReport, PrestartSpec, Request, RunLimits, RunSpec, SourceFile,
     TtySize,
 };
-use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -18,20 +17,11 @@ use tracing::warn;
 
 pub use agent::Verdict;
 
-/// Source files a client may send at most, and their total size.
-pub const MAX_FILES: usize = 32;
-/// Total bytes of source code at most.
-pub const MAX_CODE_BYTES: usize = 512 * 1024;
-/// Bytes of stdin given up front at most.
-pub const MAX_STDIN_BYTES: usize = 1024 * 1024;
+/// What a client may send at most: the API's promises, enforced here for every caller.
+pub use warmrun_api::{MAX_CODE_BYTES, MAX_FILES, MAX_STDIN_BYTES};
 
-/// A file of the user's program.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct File {
-    pub name: String,
-    pub content: String,
-}
+/// A file of the user's program (the API's shape: `{name, content}`).
+pub use warmrun_api::File;
 
 /// What a client asks to run.
 #[derive(Debug, Clone, Default)]
@@ -116,15 +106,8 @@ pub(crate) fn prepare(
     config: &EngineConfig,
     req: RunRequest,
 ) -> Result<Prepared, PoolError> {
-    if req.files.is_empty() {
-        return Err(PoolError::InvalidRequest("no code or files given".into()));
-    }
-    if req.files.len() > MAX_FILES {
-        return Err(PoolError::InvalidRequest(format!(
-            "{} files given; at most {MAX_FILES} are allowed",
-            req.files.len()
-        )));
-    }
+    // The API's own rules (count, names, each name once): one definition for every caller.
+    warmrun_api::check_files(&req.files).map_err(|e| PoolError::InvalidRequest(e.0))?;
     let total: usize = req.files.iter().map(|f| f.content.len()).sum();
     if total > MAX_CODE_BYTES {
         return Err(PoolError::InvalidRequest(format!(
@@ -139,13 +122,6 @@ pub(crate) fn prepare(
     }
     let mut files: Vec<SourceFile> = Vec::with_capacity(req.files.len());
     for (i, f) in req.files.into_iter().enumerate() {
-        check_file_name(&f.name)?;
-        if files.iter().any(|g| g.name == f.name) {
-            return Err(PoolError::InvalidRequest(format!(
-                "file name {:?} given twice",
-                f.name
-            )));
-        }
         files.push(SourceFile {
             name: if i == 0 && f.name.is_empty() {
                 lang.file.clone()
@@ -250,23 +226,6 @@ pub(crate) fn prestart_spec(lang: &Language, cfg: &EngineConfig) -> Option<Prest
         env: language_env(lang),
         limits: run_limits(&limits, cfg),
     })
-}
-
-fn check_file_name(name: &str) -> Result<(), PoolError> {
-    let ok = name.is_empty()
-        || (name.len() <= 255
-            && !name.starts_with('/')
-            && !name.contains('\0')
-            && name
-                .split('/')
-                .all(|c| !c.is_empty() && c != "." && c != ".."));
-    if ok {
-        Ok(())
-    } else {
-        Err(PoolError::InvalidRequest(format!(
-            "file name {name:?} must be a relative path inside the workspace"
-        )))
-    }
 }
 
 /// An outcome for a run that never reached a container.

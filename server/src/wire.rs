@@ -5,17 +5,10 @@
 //! [`ToApi`] and [`ToPool`] rather than `From`.
 
 use pool::{CompileReport, RunOutcome, RunRequest, RunResult, TtySize};
-use warmrun_api::{
-    CompileJson, ExitJson, File, Invalid, LimitOverrides, Limits, RunBody, RunFrame, RunResultJson,
-};
+use warmrun_api::{CompileJson, ExitJson, Invalid, Limits, RunBody, RunFrame, RunResultJson};
 
 /// Default terminal size for tty runs that do not say.
 const DEFAULT_TTY: TtySize = TtySize { cols: 80, rows: 24 };
-
-// The API promises clients the limits the engine enforces.
-const _: () = assert!(warmrun_api::MAX_FILES == pool::run::MAX_FILES);
-const _: () = assert!(warmrun_api::MAX_CODE_BYTES == pool::run::MAX_CODE_BYTES);
-const _: () = assert!(warmrun_api::MAX_STDIN_BYTES == pool::run::MAX_STDIN_BYTES);
 
 /// A core type as the API shows it.
 pub trait ToApi {
@@ -130,29 +123,6 @@ impl ToApi for pool::Language {
     }
 }
 
-impl ToPool for LimitOverrides {
-    type Pool = pool::LimitOverrides;
-    fn to_pool(self) -> pool::LimitOverrides {
-        pool::LimitOverrides {
-            wall_ms: self.wall_ms,
-            cpu_ms: self.cpu_ms,
-            memory_mb: self.memory_mb,
-            output_kb: self.output_kb,
-            compile_wall_ms: self.compile_wall_ms,
-        }
-    }
-}
-
-impl ToPool for File {
-    type Pool = pool::File;
-    fn to_pool(self) -> pool::File {
-        pool::File {
-            name: self.name,
-            content: self.content,
-        }
-    }
-}
-
 impl ToPool for RunBody {
     type Pool = Result<RunRequest, Invalid>;
     /// A batch run (stdin closed after `stdin`), once the body follows the API's rules.
@@ -161,12 +131,12 @@ impl ToPool for RunBody {
         let files = self.take_files();
         Ok(RunRequest {
             language: self.language,
-            files: files.into_iter().map(ToPool::to_pool).collect(),
+            files,
             stdin: self.stdin.unwrap_or_default().into_bytes(),
             close_stdin: true,
             args: self.args,
             tty: None,
-            limits: self.limits.to_pool(),
+            limits: self.limits,
         })
     }
 }

@@ -5,7 +5,6 @@ use crate::error::ApiError;
 use crate::extract::{LenientJson, Metered};
 use crate::runner::{self, LiveEvent};
 use crate::state::SharedState;
-use crate::wire::ToPool;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -353,7 +352,7 @@ fn to_request(
     };
     Ok(RunRequest {
         language: lang.id.to_string(),
-        files: files.into_iter().map(ToPool::to_pool).collect(),
+        files,
         stdin: body.stdin.unwrap_or_default().into_bytes(),
         close_stdin: true,
         args: body.args.unwrap_or_default(),
