@@ -10,27 +10,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::warn;
 
-/// How a lease was obtained.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LeaseKind {
-    /// An idle container was ready at once.
-    Warm,
-    /// The lease waited for a container to be created.
-    Cold,
-    /// The lease waited for another run's container to be reset.
-    Queued,
-}
-
-impl LeaseKind {
-    /// The label value used in metrics.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LeaseKind::Warm => "warm",
-            LeaseKind::Cold => "cold",
-            LeaseKind::Queued => "queued",
-        }
-    }
-}
+/// How a lease was obtained (the API's enum: warm, cold or queued).
+pub use warmrun_api::LeaseKind;
 
 /// Exclusive use of one container; dropping it resets the container in the background.
 pub struct Lease {

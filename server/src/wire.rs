@@ -22,40 +22,11 @@ pub trait ToPool {
     fn to_pool(self) -> Self::Pool;
 }
 
-impl ToApi for pool::Verdict {
-    type Api = warmrun_api::Verdict;
-    fn to_api(&self) -> warmrun_api::Verdict {
-        use warmrun_api::Verdict as V;
-        match self {
-            pool::Verdict::Ok => V::Ok,
-            pool::Verdict::RuntimeError => V::RuntimeError,
-            pool::Verdict::CompileError => V::CompileError,
-            pool::Verdict::TimeLimit => V::TimeLimit,
-            pool::Verdict::CpuLimit => V::CpuLimit,
-            pool::Verdict::MemoryLimit => V::MemoryLimit,
-            pool::Verdict::OutputLimit => V::OutputLimit,
-            pool::Verdict::Killed => V::Killed,
-            pool::Verdict::InternalError => V::InternalError,
-        }
-    }
-}
-
-impl ToApi for pool::LeaseKind {
-    type Api = warmrun_api::LeaseKind;
-    fn to_api(&self) -> warmrun_api::LeaseKind {
-        match self {
-            pool::LeaseKind::Warm => warmrun_api::LeaseKind::Warm,
-            pool::LeaseKind::Cold => warmrun_api::LeaseKind::Cold,
-            pool::LeaseKind::Queued => warmrun_api::LeaseKind::Queued,
-        }
-    }
-}
-
 impl ToApi for CompileReport {
     type Api = CompileJson;
     fn to_api(&self) -> CompileJson {
         CompileJson {
-            verdict: self.exit.verdict.to_api(),
+            verdict: self.exit.verdict,
             exit_code: self.exit.exit_code,
             signal: self.exit.signal,
             wall_ms: self.exit.wall_ms,
@@ -69,14 +40,14 @@ impl ToApi for RunOutcome {
     type Api = ExitJson;
     fn to_api(&self) -> ExitJson {
         ExitJson {
-            verdict: self.exit.verdict.to_api(),
+            verdict: self.exit.verdict,
             exit_code: self.exit.exit_code,
             signal: self.exit.signal,
             wall_ms: self.exit.wall_ms,
             cpu_ms: self.exit.cpu_ms,
             memory_kb: self.exit.memory_kb,
             truncated: self.exit.truncated,
-            lease: self.lease.to_api(),
+            lease: self.lease,
             total_ms: self.total_ms,
         }
     }

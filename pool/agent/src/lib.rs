@@ -114,58 +114,9 @@ pub struct RunLimits {
     pub open_files: u64,
 }
 
-/// How a run (or a compile step) ended, in words a user understands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Verdict {
-    /// Exited with status 0.
-    Ok,
-    /// Non-zero exit status or killed by a signal of its own doing.
-    RuntimeError,
-    /// The compile step failed; the program did not run.
-    CompileError,
-    /// Wall-clock limit reached.
-    TimeLimit,
-    /// CPU-time limit reached.
-    CpuLimit,
-    /// Killed by the kernel's OOM killer inside the container's memory cgroup.
-    MemoryLimit,
-    /// Wrote more than the output limit.
-    OutputLimit,
-    /// Stopped on the user's request.
-    Killed,
-    /// The sandbox failed; not the program's fault.
-    InternalError,
-}
-
-impl Verdict {
-    /// The snake_case name used in APIs and metrics labels.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Ok => "ok",
-            Verdict::RuntimeError => "runtime_error",
-            Verdict::CompileError => "compile_error",
-            Verdict::TimeLimit => "time_limit",
-            Verdict::CpuLimit => "cpu_limit",
-            Verdict::MemoryLimit => "memory_limit",
-            Verdict::OutputLimit => "output_limit",
-            Verdict::Killed => "killed",
-            Verdict::InternalError => "internal_error",
-        }
-    }
-
-    /// Every verdict, for metrics that want all label values present.
-    pub const ALL: [Verdict; 9] = [
-        Verdict::Ok,
-        Verdict::RuntimeError,
-        Verdict::CompileError,
-        Verdict::TimeLimit,
-        Verdict::CpuLimit,
-        Verdict::MemoryLimit,
-        Verdict::OutputLimit,
-        Verdict::Killed,
-        Verdict::InternalError,
-    ];
-}
+/// How a run (or a compile step) ended: the API's own enum. On this protocol (postcard) a
+/// verdict travels as its variant index, so new verdicts are only ever appended.
+pub use warmrun_api::Verdict;
 
 /// Resource use and outcome of one process tree (the compile step or the run).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
