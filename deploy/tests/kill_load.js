@@ -1,5 +1,5 @@
 // Steady REST load through HAProxy while test_cluster.py kills a node: a constant arrival
-// rate of Python runs, one JSON line per request on the log (k6 --log-format raw), so the
+// rate of Python runs of 300 ms, one JSON line per request on the log (k6 --log-format raw), so the
 // test can tell which requests failed and when they were sent and answered.
 //
 // Environment: BASE_URL (HAProxy), RATE (runs/s, default 30; the test sends 20), DURATION (default 20s).
@@ -25,7 +25,9 @@ export default function () {
   const n = Math.floor(Math.random() * 1e9);
   const start = Date.now();
   const res = http.post(`${BASE_URL}/api/v1/runs`,
-    JSON.stringify({ language: 'python', code: `print(${n})` }),
+    // Each run lasts ≥ 300 ms, so that at 20 arrivals/s several are in flight on every
+    // node at any instant (the test needs some on the victim and some elsewhere at the kill).
+    JSON.stringify({ language: 'python', code: `import time\ntime.sleep(0.3)\nprint(${n})` }),
     { headers: { 'Content-Type': 'application/json' }, timeout: '30s' });
   const end = Date.now();
   let ok = false;
