@@ -177,6 +177,24 @@ impl Container {
         self.wait_ready(timeout).await
     }
 
+    /// Whether the agent answers a ping within `timeout`. Only between runs: events other
+    /// than the answer are dropped.
+    pub async fn answers(&mut self, timeout: Duration) -> bool {
+        if self.send(Request::Ping).is_err() {
+            return false;
+        }
+        let pong = async {
+            loop {
+                match self.recv().await {
+                    Some(Event::Pong) => return true,
+                    Some(_) => continue,
+                    None => return false,
+                }
+            }
+        };
+        tokio::time::timeout(timeout, pong).await.unwrap_or(false)
+    }
+
     /// Changes the container's memory limit (memory + swap alike) if it differs.
     pub async fn set_memory(&mut self, memory_mb: u64) -> Result<(), PoolError> {
         if memory_mb == self.memory_mb {

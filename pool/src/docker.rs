@@ -128,24 +128,37 @@ impl Backend for DockerBackend {
         Ok(())
     }
 
-    /// Docker records `State.OOMKilled` once it has seen the container exit, which may come a
-    /// moment after the agent's link broke: this waits up to 3 s for that.
+    /// Docker sets `State.OOMKilled` when containerd reports the kernel's OOM kill, an event
+    /// that may come after the agent's link broke and even after the container's exit: this
+    /// waits for the container to stop, then a little longer for that flag. A slow daemon
+    /// (one inspect timing out) is asked again rather than taken for "no".
     async fn oom_killed(&self, id: &str) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(3);
-        loop {
+        const WAIT: Duration = Duration::from_secs(10);
+        const AFTER_EXIT: Duration = Duration::from_millis(1500);
+        let started = Instant::now();
+        let mut stopped_at: Option<Instant> = None;
+        while started.elapsed() < WAIT {
             let inspect = self.docker.inspect_container(id, None);
-            let state = match tokio::time::timeout(Duration::from_secs(3), inspect).await {
-                Ok(Ok(c)) => c.state.unwrap_or_default(),
-                _ => return false,
-            };
-            if state.oom_killed == Some(true) {
-                return true;
+            match tokio::time::timeout(Duration::from_secs(5), inspect).await {
+                Ok(Ok(c)) => {
+                    let state = c.state.unwrap_or_default();
+                    if state.oom_killed == Some(true) {
+                        return true;
+                    }
+                    if state.running != Some(true) {
+                        let at = *stopped_at.get_or_insert_with(Instant::now);
+                        if at.elapsed() >= AFTER_EXIT {
+                            return false;
+                        }
+                    }
+                }
+                // Gone: nothing more to learn.
+                Ok(Err(_)) => return false,
+                Err(_) => {}
             }
-            if state.running != Some(true) || Instant::now() > deadline {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        false
     }
 
     async fn remove(&self, id: &str) {

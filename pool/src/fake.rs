@@ -41,6 +41,8 @@ pub(crate) struct FakeBackend {
     /// Containers removed, by id.
     pub(crate) removed: Mutex<Vec<String>>,
     pub(crate) memory_updates: AtomicU32,
+    /// Memory updates fail while set (as `docker update` can).
+    pub(crate) memory_updates_fail: AtomicBool,
 }
 
 impl FakeBackend {
@@ -148,6 +150,9 @@ impl Backend for FakeBackend {
 
     async fn set_memory(&self, _id: &str, _memory_mb: u64) -> Result<(), PoolError> {
         self.memory_updates.fetch_add(1, Ordering::SeqCst);
+        if self.memory_updates_fail.load(Ordering::SeqCst) {
+            return Err(PoolError::Sandbox("memory update refused".into()));
+        }
         Ok(())
     }
 

@@ -239,6 +239,45 @@ pub(crate) fn failed(asked: Instant) -> RunOutcome {
     }
 }
 
+/// Gives the leased container the run's memory limit. A container that cannot take it in
+/// place is replaced by a fresh one created with it: under gVisor always (runsc cannot change
+/// a running sandbox's limit), under runc when the update fails or when shrinking the limit
+/// below what the container held made the kernel's OOM killer take its agent. The program
+/// has not started yet, so the replacement loses nothing.
+async fn apply_memory_limit(
+    shared: &Shared,
+    lease: &mut Lease,
+    memory_mb: u64,
+) -> Result<(), PoolError> {
+    let had_mb = lease.container().memory_mb;
+    if had_mb == memory_mb {
+        return Ok(());
+    }
+    let lang = lease.language().clone();
+    if shared.config.runtime == Runtime::Runsc {
+        return lease
+            .container()
+            .recreate_with_memory(&lang, &shared.config, memory_mb)
+            .await;
+    }
+    let kept = match lease.container().set_memory(memory_mb).await {
+        // Only a shrink can cost the agent its life; checking costs one round trip.
+        Ok(()) if memory_mb > had_mb => true,
+        Ok(()) => lease.container().answers(Duration::from_secs(5)).await,
+        Err(e) => {
+            warn!("updating the memory limit in place failed ({e}); replacing the container");
+            false
+        }
+    };
+    if kept {
+        return Ok(());
+    }
+    lease
+        .container()
+        .recreate_with_memory(&lang, &shared.config, memory_mb)
+        .await
+}
+
 /// Drives one run on a leased container, forwarding events and controls, then releases the
 /// container (reset) or destroys it if the agent stopped answering.
 pub(crate) async fn drive(
@@ -253,20 +292,8 @@ pub(crate) async fn drive(
     let m = shared.metrics.clone();
     let lease_kind = lease.kind;
     let lease_ms = lease.waited.as_millis() as u64;
-    let memory_mb = prepared.limits.memory_mb;
-    let limited =
-        if shared.config.runtime == Runtime::Runsc && lease.container().memory_mb != memory_mb {
-            // runsc cannot change a running sandbox's memory limit: a fresh container with it.
-            let lang = lease.language().clone();
-            lease
-                .container()
-                .recreate_with_memory(&lang, &shared.config, memory_mb)
-                .await
-        } else {
-            lease.container().set_memory(memory_mb).await
-        };
-    if let Err(e) = limited {
-        warn!("setting the memory limit failed: {e}");
+    if let Err(e) = apply_memory_limit(&shared, &mut lease, prepared.limits.memory_mb).await {
+        warn!("giving the container the run's memory limit failed: {e}");
         lease.discard("update_failed").await;
         let _ = events.send(RunEvent::Exit(failed(asked))).await;
         return;

@@ -132,6 +132,27 @@ async fn a_run_goes_through_and_its_container_comes_back() {
 }
 
 #[tokio::test]
+async fn a_run_whose_memory_limit_cannot_be_set_in_place_gets_a_fresh_container() {
+    let (engine, backend) = start(vec![language("a", 1, 1)], config()).await;
+    until("warm", || status(&engine, "a").idle == 1).await;
+    backend.memory_updates_fail.store(true, Ordering::SeqCst);
+    let created = backend.created.load(Ordering::SeqCst);
+    let mut req = request("a", "hello");
+    req.limits.memory_mb = Some(32);
+    let r = engine.execute(req).await.unwrap();
+    assert_eq!(r.outcome.exit.verdict, Verdict::Ok);
+    assert_eq!(r.stdout, b"hello");
+    assert_eq!(backend.created.load(Ordering::SeqCst), created + 1);
+    // The replacement keeps the pool within its max of one.
+    until("the container is back", || {
+        let s = status(&engine, "a");
+        s.idle == 1 && s.leased == 0 && s.resetting == 0
+    })
+    .await;
+    engine.shutdown().await;
+}
+
+#[tokio::test]
 async fn queue_positions_are_fifo_and_move_up() {
     let (engine, _) = start(vec![language("a", 1, 1)], config()).await;
     until("warm", || status(&engine, "a").idle == 1).await;

@@ -68,7 +68,11 @@ fn hostile_runs_beside_normal_ones() {
             if r.status() == 200 {
                 break;
             }
-            assert!(started.elapsed() < Duration::from_secs(60), "not ready again");
+            let body = r.text().await.unwrap_or_default();
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "not ready again: {body}"
+            );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     });
