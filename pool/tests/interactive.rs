@@ -55,10 +55,11 @@ async fn session(engine: &Engine, req: RunRequest, answers: &[(&str, Duration)])
     let mut stdout = String::new();
     let outcome = loop {
         // Waits may last long (the idle limit): more patience than next_event's.
-        let ev = tokio::time::timeout(Duration::from_secs(100), handle.events.recv())
-            .await
-            .expect("an event within 100 s")
-            .expect("the run ended without an Exit event");
+        let ev = match tokio::time::timeout(Duration::from_secs(100), handle.events.recv()).await {
+            Ok(Some(ev)) => ev,
+            Ok(None) => panic!("the run ended without an Exit event"),
+            Err(_) => panic!("no event within 100 s; waits {waits:?}, stdout {stdout:?}"),
+        };
         match ev {
             RunEvent::WaitingForInput => {
                 if let Some((answer, delay)) = answers.get(waits.len()) {
@@ -223,15 +224,39 @@ fn java_scanner_is_announced() {
     run(announced("java", code, "hi Ada"));
 }
 
-/// Node.js waits for stdin in epoll, not in a read.
+/// Node.js waits for stdin in epoll, not in a read. (It keeps waiting on an open stdin after
+/// `rl.close()`, so the program exits by itself.)
 #[test]
 fn node_readline_is_announced() {
     if gvisor() {
         return;
     }
     let code = "const rl = require('readline').createInterface({ input: process.stdin });\n\
-                rl.on('line', (l) => { console.log('hi ' + l); rl.close(); });\n";
+                rl.on('line', (l) => { console.log('hi ' + l); process.exit(0); });\n";
     run(announced("javascript", code, "hi Ada"));
+}
+
+/// An event loop whose timer wakes it while it waits: still one wait, announced once, and
+/// the idle limit ends it (the wakeups do not restart the idle time).
+#[test]
+fn node_waiting_with_a_timer_is_one_wait() {
+    if gvisor() {
+        return;
+    }
+    run(async {
+        let code = "const rl = require('readline').createInterface({ input: process.stdin });\n\
+                    setInterval(() => {}, 200);\n\
+                    rl.on('line', () => process.exit(0));\n";
+        let req = interactive("javascript", code, limits(10_000, Some(3_000)));
+        let s = session(&engine().await, req, &[]).await;
+        assert_eq!(
+            s.outcome.exit.verdict,
+            Verdict::IdleLimit,
+            "{:?}",
+            s.outcome
+        );
+        assert_eq!(s.waits.len(), 1, "{:?}", s.waits);
+    });
 }
 
 /// A terminal run: the program reads the terminal, not a pipe.

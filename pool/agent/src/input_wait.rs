@@ -226,22 +226,31 @@ fn readers_in(pid: u32, stdin: FileId, budget: &mut usize, readers: &mut Vec<Rea
 struct Wait {
     /// When it was first seen: from here the wall clock stands still.
     since: Instant,
-    /// When it was first seen or last got input that did not end it (a partial line on a
-    /// terminal): the idle limit counts from here.
-    idle_since: Instant,
+    /// The blocked calls last seen.
     readers: Vec<Reader>,
 }
 
-/// The clock of one interactive run: which waits were seen, how long they took, and which
-/// one was announced last.
+/// The clock of one interactive run: the waits seen, how long they took, the idle time since
+/// the person last sent input, and what was announced.
+///
+/// A wait ends when the program stops waiting, or when input came and the reader blocked
+/// anew (its blocking count went up). Without input a changed count is the same wait: an
+/// event loop whose timers wake it now and then (Node.js) still waits for its person, and
+/// its idle time goes on. With input and the same count the reader was not woken (a
+/// partial line on a terminal): the same wait too, not announced again.
 #[derive(Debug)]
 pub struct Tracker {
     idle: Duration,
     /// Wall time of the waits that are over.
     paused: Duration,
     wait: Option<Wait>,
+    /// When the first wait since the last input began: the idle limit counts from here.
+    idle_since: Option<Instant>,
+    /// The blocked calls announced (or seen since, without input in between).
     announced: Option<Vec<Reader>>,
-    /// Input went to the program since the last look, at this time.
+    /// Input went to the program since the last announcement.
+    fed_since_announced: bool,
+    /// Input went to the waiting program since the last look, at this time.
     fed_at: Option<Instant>,
 }
 
@@ -252,17 +261,22 @@ impl Tracker {
             idle,
             paused: Duration::ZERO,
             wait: None,
+            idle_since: None,
             announced: None,
+            fed_since_announced: false,
             fed_at: None,
         }
     }
 
     /// Input went to the program at `now`. Whether that ended the wait shows at the next
-    /// look (on a terminal, a partial line wakes no reader).
+    /// look; the idle time starts again either way.
     pub fn fed(&mut self, now: Instant) {
-        if let Some(w) = &mut self.wait {
+        self.fed_since_announced = true;
+        if self.wait.is_some() {
             self.fed_at.get_or_insert(now);
-            w.idle_since = now;
+            self.idle_since = Some(now);
+        } else {
+            self.idle_since = None;
         }
     }
 
@@ -271,8 +285,12 @@ impl Tracker {
     pub fn observe(&mut self, now: Instant, readers: Vec<Reader>) -> bool {
         let fed_at = self.fed_at.take();
         if let Some(w) = self.wait.take() {
-            if !readers.is_empty() && readers == w.readers {
-                self.wait = Some(w); // the same blocked calls: the same wait
+            let same = !readers.is_empty() && (fed_at.is_none() || readers == w.readers);
+            if same {
+                self.wait = Some(Wait {
+                    since: w.since,
+                    readers: readers.clone(),
+                });
             } else {
                 // It ended when input came, or (without input: a signal) by now.
                 let end = fed_at.unwrap_or(now).max(w.since);
@@ -285,15 +303,19 @@ impl Tracker {
         if self.wait.is_none() {
             self.wait = Some(Wait {
                 since: now,
-                idle_since: now,
                 readers: readers.clone(),
             });
         }
-        if self.announced.as_ref() == Some(&readers) {
-            return false;
-        }
+        self.idle_since.get_or_insert(now);
+        let new = match &self.announced {
+            None => true,
+            Some(before) => self.fed_since_announced && *before != readers,
+        };
         self.announced = Some(readers);
-        true
+        if new {
+            self.fed_since_announced = false;
+        }
+        new
     }
 
     /// Stdin was closed or the program ended at `now`: no wait goes on past it.
@@ -302,6 +324,7 @@ impl Tracker {
             self.paused += now.saturating_duration_since(w.since);
         }
         self.fed_at = None;
+        self.idle_since = None;
     }
 
     /// Wall time up to `now` that does not count against the wall-clock limit.
@@ -318,16 +341,15 @@ impl Tracker {
         self.wait.is_some()
     }
 
-    /// Whether the current wait has lasted the idle limit by `now`.
+    /// Whether the program waits and has had no input for the idle limit by `now`.
     pub fn idle_expired(&self, now: Instant) -> bool {
-        self.wait
-            .as_ref()
-            .is_some_and(|w| now.saturating_duration_since(w.idle_since) >= self.idle)
+        self.idle_deadline().is_some_and(|at| now >= at)
     }
 
     /// When the current wait reaches the idle limit.
     pub fn idle_deadline(&self) -> Option<Instant> {
-        self.wait.as_ref().map(|w| w.idle_since + self.idle)
+        self.wait.as_ref()?;
+        Some(self.idle_since? + self.idle)
     }
 }
 
@@ -431,6 +453,28 @@ mod tests {
         assert!(!t.idle_expired(ms(4_999)));
         assert!(t.idle_expired(ms(5_000)));
         assert_eq!(t.idle_deadline(), Some(ms(5_000)));
+    }
+
+    /// An event loop woken by its timers while it waits: one wait, announced once, whose
+    /// idle time goes on (also over a moment seen running); the idle limit ends it.
+    #[test]
+    fn timer_wakeups_are_the_same_wait() {
+        let t0 = Instant::now();
+        let ms = |n| t0 + Duration::from_millis(n);
+        let mut t = Tracker::new(Duration::from_secs(3));
+        assert!(t.observe(ms(0), vec![r(7, 10)]));
+        assert!(!t.observe(ms(1_000), vec![r(7, 11)]));
+        assert!(!t.observe(ms(2_000), vec![r(7, 12)]));
+        assert!(!t.observe(ms(2_500), vec![]));
+        assert!(!t.observe(ms(2_540), vec![r(7, 13)]));
+        assert_eq!(t.paused(ms(2_540)), Duration::from_millis(2_500));
+        assert!(!t.idle_expired(ms(2_999)));
+        assert!(t.idle_expired(ms(3_000)), "idle since the first wait");
+        // Input read, then a new wait: announced, the idle time starts again.
+        t.fed(ms(2_600));
+        assert!(t.observe(ms(2_640), vec![r(7, 14)]));
+        assert!(!t.idle_expired(ms(5_599)));
+        assert!(t.idle_expired(ms(5_600)));
     }
 
     #[test]

@@ -165,7 +165,7 @@ pub async fn execute(
                 exit = Some(o);
                 break;
             }
-            RunEvent::Queued { .. } | RunEvent::Started => {}
+            RunEvent::Queued { .. } | RunEvent::Started | RunEvent::WaitingForInput => {}
         }
     }
     let exit = exit.ok_or_else(|| {
@@ -207,6 +207,8 @@ fn judge(stage: &mut Stage, exit: &pool::ExitReport) {
         Verdict::OutputLimit => (Some("OL"), Some("output limit exceeded")),
         Verdict::Killed => (Some("SG"), Some("killed")),
         Verdict::InternalError => (Some("XX"), Some("internal error")),
+        // Piston runs close stdin, so they never wait for input; mapped for completeness.
+        Verdict::IdleLimit => (Some("TO"), Some("idle limit exceeded")),
     };
     stage.status = status;
     stage.message = message.map(str::to_string);
@@ -218,6 +220,7 @@ fn judge(stage: &mut Stage, exit: &pool::ExitReport) {
                 | Verdict::MemoryLimit
                 | Verdict::OutputLimit
                 | Verdict::Killed
+                | Verdict::IdleLimit
         )
     {
         stage.signal = Some("SIGKILL".into());
