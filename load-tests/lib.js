@@ -24,6 +24,8 @@ export const runErrors = new Rate('run_errors');
 export const runsDone = new Counter('runs');
 // Runs refused with 429/503 (rate limit, queue full): a sign of saturation.
 export const refused = new Counter('runs_refused');
+// Finished runs per engine node (the X-Warmrun-Node response header), behind a balancer.
+export const nodeRuns = new Counter('node_runs');
 
 // A program per language that prints a known line (hello world).
 export const HELLO = {
@@ -44,10 +46,13 @@ export const HELLO = {
 // The catalog's Python example: prompts, reads a name, greets it.
 export const PY_PROMPT = 'name = input("What is your name? ")\nprint(f"Hello, {name}!")\n';
 
-/** POST /api/v1/runs; checks HTTP 200, verdict ok and the expected output. */
-export function restRun(language, prog) {
+/**
+ * POST /api/v1/runs; checks HTTP 200, verdict ok and the expected output. `base` (default
+ * BASE_URL) lets one script load several targets.
+ */
+export function restRun(language, prog, base) {
   prog = prog || HELLO[language];
-  const res = http.post(`${BASE_URL}/api/v1/runs`,
+  const res = http.post(`${base || BASE_URL}/api/v1/runs`,
     JSON.stringify({ language, code: prog.code }),
     { headers: HEADERS, tags: { name: 'POST /api/v1/runs', language }, timeout: '60s' });
   if (res.status === 429 || res.status === 503) refused.add(1, { language });
@@ -63,6 +68,8 @@ export function restRun(language, prog) {
   if (res.status === 200) {
     runsDone.add(1, { language, api: 'rest' });
     runMs.add(res.timings.duration, { language, api: 'rest' });
+    const node = res.headers['X-Warmrun-Node'];
+    if (node) nodeRuns.add(1, { node });
   }
   return body;
 }
@@ -129,6 +136,15 @@ export function summarize(data, scenario) {
   trendLine('run latency (all)', m.run_ms);
   for (const key of Object.keys(m).sort()) {
     if (key.startsWith('run_ms{') ) trendLine(key.slice(7, -1), m[key]);
+  }
+  for (const key of Object.keys(m).sort()) {
+    // Per-scenario and per-node counts that a script's thresholds name (cluster.js).
+    if (key.startsWith('runs{') || key.startsWith('node_runs{')) {
+      const c = m[key].values.count;
+      const secs = key.startsWith('runs{') && data.scenarioSeconds
+        ? data.scenarioSeconds[key.slice(5, -1).replace('scenario:', '')] : null;
+      lines.push(`  ${key.padEnd(40)} ${c}` + (secs ? `  (${fmt(c / secs)} runs/s over ${secs} s)` : ''));
+    }
   }
   const runs = m.runs ? m.runs.values.count : 0;
   lines.push(`  runs finished               ${runs}  (${fmt(runs / dur)} runs/s)`);

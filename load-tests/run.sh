@@ -4,7 +4,11 @@
 # Runs one k6 scenario against warmrun and writes a summary (p50/p95/p99, runs/s, errors,
 # thresholds, and where the CPU went) to load-tests/results/SCENARIO-TIME.txt and stdout.
 #
-#   SCENARIO   rest | ws | mixed | ramp      (load-tests/SCENARIO.js)
+#   SCENARIO   rest | ws | mixed | ramp | cluster      (load-tests/SCENARIO.js)
+#   cluster    one node straight vs three nodes through HAProxy (cluster.js): uses the
+#              local cluster of scripts/cluster.sh when one runs (WARMRUN_CLUSTER_DIR),
+#              else starts one (release build, no rate limits, WARMRUN_MAX_USES=100000)
+#              and takes it down at the end. WARMRUN_URL is not used.
 #   WARMRUN_URL  the engine (default http://127.0.0.1:8091). When nothing answers there
 #              and the host is local, the script starts one (release build, instance
 #              "load", config load-tests/warmrun-load.toml: no rate limit) and stops it
@@ -27,7 +31,7 @@
 # k6 exits non-zero when a threshold fails; so does this script (after the summary).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SCENARIO=${1:?usage: load-tests/run.sh rest|ws|mixed|ramp [k6 options...]}
+SCENARIO=${1:?usage: load-tests/run.sh rest|ws|mixed|ramp|cluster [k6 options...]}
 shift
 [ -f "load-tests/$SCENARIO.js" ] || { echo "no scenario load-tests/$SCENARIO.js" >&2; exit 2; }
 URL=${WARMRUN_URL:-http://127.0.0.1:8091}
@@ -45,8 +49,13 @@ fi
 
 SERVER_PID=""
 SAMPLER_PID=""
+CLUSTER_STARTED=""
 cleanup() {
   if [ -n "$SAMPLER_PID" ]; then kill -INT "$SAMPLER_PID" 2>/dev/null || true; fi
+  if [ -n "$CLUSTER_STARTED" ]; then
+    say "taking down the cluster we started"
+    bash scripts/cluster.sh down || true
+  fi
   if [ -n "$SERVER_PID" ]; then
     say "stopping the engine we started (pid $SERVER_PID)"
     kill -TERM "$SERVER_PID" 2>/dev/null || true
@@ -56,7 +65,25 @@ cleanup() {
 trap cleanup EXIT
 
 INSTANCE=""
-if curl -fsS -m 3 "$URL/healthz" >/dev/null 2>&1; then
+K6_ENV=()
+if [ "$SCENARIO" = cluster ]; then
+  CLUSTER_JSON=${WARMRUN_CLUSTER_DIR:-/tmp/warmrun-cluster}/cluster.json
+  if [ -f "$CLUSTER_JSON" ] && curl -fsS -m 3 "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["lb"])' "$CLUSTER_JSON")/readyz" >/dev/null 2>&1; then
+    say "using the running cluster ($CLUSTER_JSON)"
+  else
+    say "no cluster runs: starting one (scripts/cluster.sh up, ${WARMRUN_SERVER_BIN:-release build})"
+    [ "${SKIP_PREPARE:-0}" = 1 ] && export WARMRUN_CLUSTER_NO_PREPARE=1
+    CLUSTER_STARTED=1
+    # Measure the engines, not the guards: no rate limits, no container recycling.
+    WARMRUN_CLUSTER_PROFILE=${WARMRUN_CLUSTER_PROFILE:-release} WARMRUN_LB_RATE=${WARMRUN_LB_RATE:-1000000} \
+      WARMRUN_RATE_PER_IP=${WARMRUN_RATE_PER_IP:-0} WARMRUN_MAX_USES=${WARMRUN_MAX_USES:-100000} \
+      RUST_LOG=${RUST_LOG:-warn} bash scripts/cluster.sh up
+  fi
+  URL=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["lb"])' "$CLUSTER_JSON")
+  NODE_URL=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["nodes"][0]["url"])' "$CLUSTER_JSON")
+  K6_ENV=(-e "NODE_URL=$NODE_URL")
+  sleep 2  # let the refill settle
+elif curl -fsS -m 3 "$URL/healthz" >/dev/null 2>&1; then
   say "using the engine at $URL"
 else
   HOSTPORT=${URL#http://}
@@ -111,6 +138,7 @@ PY
   sleep 2  # let the refill settle
 fi
 
+# (In cluster mode no instance is named: the containers of all three nodes count.)
 python3 load-tests/cpu_sample.py ${INSTANCE:+--instance $INSTANCE} --out "$OUT/$NAME-cpu.txt" \
   >/dev/null &
 SAMPLER_PID=$!
@@ -121,7 +149,7 @@ TOP_PID=$!
 say "k6 run load-tests/$SCENARIO.js against $URL"
 set +e
 k6 run -q --no-color --address 127.0.0.1:0 -e BASE_URL="$URL" -e SUMMARY_FILE="$OUT/$NAME.txt" \
-  "load-tests/$SCENARIO.js" "$@"
+  "${K6_ENV[@]}" "load-tests/$SCENARIO.js" "$@"
 RC=$?
 set -e
 kill -INT "$SAMPLER_PID" 2>/dev/null || true

@@ -47,14 +47,14 @@ if [ -f scripts/e2e/run.sh ] && [ "${WARMRUN_NO_WEB:-0}" != 1 ]; then
 fi
 echo; echo "=== Prometheus evaluates every dashboard panel and alert rule ($(date +%T))"
 bash grafana/test/run.sh --single
-if [ -f scripts/cluster.sh ]; then
-  echo; echo "=== … and against the local cluster: every node discovered, node variable, cluster row ($(date +%T))"
-  bash scripts/cluster.sh up
-  rc=0
-  bash grafana/test/run.sh --cluster || rc=$?
-  bash scripts/cluster.sh down
-  [ $rc = 0 ]
-fi
+echo; echo "=== local cluster: three nodes behind HAProxy, PostgreSQL, crash and drain ($(date +%T))"
+bash deploy/tests/run.sh
+echo; echo "=== Prometheus against the local cluster: every node discovered, node variable, cluster row ($(date +%T))"
+bash scripts/cluster.sh up
+rc=0
+bash grafana/test/run.sh --cluster || rc=$?
+bash scripts/cluster.sh down
+[ $rc = 0 ]
 echo; echo "=== the execution core and the API again, under gVisor (runsc) ($(date +%T))"
 bash scripts/setup-docker.sh --runsc
 # Known differences, each covered with runsc-aware expectations in pool/tests/hostile.rs:
@@ -74,4 +74,6 @@ echo "skipped under runsc (see scripts/test.sh): ${RUNSC_SKIP[*]}"
 WARMRUN_RUNTIME=runsc cargo test -p pool -p server --no-fail-fast -- "${RUNSC_SKIP[@]}" 2>&1
 echo; echo "=== Docker daemon restart, on a throwaway second dockerd ($(date +%T))"
 bash scripts/fault-tests.sh --private-daemon
+echo; echo "=== Docker Swarm: the stack on two throwaway Docker daemons ($(date +%T))"
+bash deploy/swarm/test.sh
 echo "=== all tests passed in $(( $(date +%s) - started )) s"

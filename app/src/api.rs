@@ -1,163 +1,62 @@
-//! The server's API as the browser sees it: the language catalog
-//! (`GET /api/v1/languages`), the WebSocket frames of `GET /api/v1/ws`, snippets
-//! (`POST /api/v1/snippets`, `GET /api/v1/snippets/{id}`) and run statistics
-//! (`GET /api/v1/stats`). Plain data and pure functions, so they are tested on the host.
+//! What the UI needs on top of the API's shapes (`warmrun_api`, re-exported here): verdicts
+//! and numbers in words, API URLs, the language to show, share messages, the footer's
+//! statistics line. Pure functions, so they are tested on the host.
 
-use serde::{Deserialize, Serialize};
+pub use warmrun_api::{
+    ClientFrame, CompileJson, Created, ErrorBody, ExitJson, Language, NewSnippet, RunBody,
+    RunFrame, ServerFrame, Snippet, SnippetOutput, Stats, Verdict,
+};
 
-/// One language of the catalog (`GET /api/v1/languages`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-pub struct Language {
-    /// Catalog id, e.g. `python`; what `run` frames name.
-    pub id: String,
-    /// Display name, e.g. `Python 3`.
-    pub name: String,
-    /// Compiler or interpreter version.
-    #[serde(default)]
-    pub version: String,
-    /// File name the code is saved as, e.g. `main.py`.
-    #[serde(default)]
-    pub file: String,
-    /// A small program that prints a prompt and reads a name from stdin.
-    #[serde(default)]
-    pub example: String,
+/// The `run` frame for one file of `code`, on a terminal when `tty`.
+pub fn run_frame(
+    language: String,
+    code: String,
+    tty: bool,
+    size: Option<(u16, u16)>,
+) -> ClientFrame {
+    ClientFrame::Run(RunFrame {
+        run: RunBody {
+            language,
+            code: Some(code),
+            ..RunBody::default()
+        },
+        tty,
+        cols: size.map(|s| s.0),
+        rows: size.map(|s| s.1),
+    })
 }
 
-/// Limits a run may lower (the server clamps them to its own maximums).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Limits {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub wall_ms: Option<u64>,
+/// A client frame as the JSON text frame it is sent as.
+pub fn frame_json(frame: &ClientFrame) -> String {
+    serde_json::to_string(frame).expect("client frames always serialize")
 }
 
-/// A frame the browser sends.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum ClientMsg {
-    Run {
-        language: String,
-        code: String,
-        #[serde(skip_serializing_if = "std::ops::Not::not")]
-        tty: bool,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        cols: Option<u16>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        rows: Option<u16>,
-    },
-    Stdin {
-        data: String,
-    },
-    Eof,
-    Kill,
-    Resize {
-        cols: u16,
-        rows: u16,
-    },
-}
-
-impl ClientMsg {
-    /// The JSON text frame.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).expect("client frames always serialize")
-    }
-}
-
-/// The compile step of a compiled language (sent before `started`/`exit`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct CompileInfo {
-    pub verdict: String,
-    #[serde(default)]
-    pub exit_code: Option<i32>,
-    #[serde(default)]
-    pub signal: Option<i32>,
-    #[serde(default)]
-    pub wall_ms: u64,
-    #[serde(default)]
-    pub stdout: String,
-    #[serde(default)]
-    pub stderr: String,
-}
-
-/// How a run ended.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct ExitInfo {
-    /// ok, runtime_error, compile_error, time_limit, cpu_limit, memory_limit,
-    /// output_limit, killed or internal_error.
-    pub verdict: String,
-    #[serde(default)]
-    pub exit_code: Option<i32>,
-    #[serde(default)]
-    pub signal: Option<i32>,
-    #[serde(default)]
-    pub wall_ms: u64,
-    #[serde(default)]
-    pub cpu_ms: u64,
-    #[serde(default)]
-    pub memory_kb: u64,
-    #[serde(default)]
-    pub truncated: bool,
-    /// warm, cold or queued.
-    #[serde(default)]
-    pub lease: String,
-    #[serde(default)]
-    pub total_ms: u64,
-}
-
-/// A frame the server sends.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum ServerMsg {
-    Queued {
-        position: u32,
-    },
-    Compile(CompileInfo),
-    Started,
-    Stdout {
-        data: String,
-    },
-    Stderr {
-        data: String,
-    },
-    Exit(ExitInfo),
-    Error {
-        code: String,
-        #[serde(default)]
-        message: String,
-    },
-    /// A frame type this client does not know (ignored).
-    #[serde(other)]
-    Unknown,
-}
-
-impl ServerMsg {
-    /// Parses a text frame; `None` when it is not a frame at all.
-    pub fn parse(text: &str) -> Option<ServerMsg> {
-        serde_json::from_str(text).ok()
-    }
+/// A server text frame; `None` when it is not a frame at all.
+pub fn parse_server_frame(text: &str) -> Option<ServerFrame> {
+    serde_json::from_str(text).ok()
 }
 
 /// How a verdict is shown: `ok`, `bad` (the program failed) or `limit` (a limit hit).
-pub fn verdict_class(verdict: &str) -> &'static str {
+pub fn verdict_class(verdict: Verdict) -> &'static str {
     match verdict {
-        "ok" => "ok",
-        "time_limit" | "cpu_limit" | "memory_limit" | "output_limit" | "killed" => "limit",
+        Verdict::Ok => "ok",
+        v if v.is_limit() => "limit",
         _ => "bad",
     }
 }
 
 /// A verdict in words, e.g. `time_limit` → `Time limit exceeded`.
-pub fn verdict_label(verdict: &str) -> String {
+pub fn verdict_label(verdict: Verdict) -> &'static str {
     match verdict {
-        "ok" => "OK".into(),
-        "runtime_error" => "Runtime error".into(),
-        "compile_error" => "Compile error".into(),
-        "time_limit" => "Time limit exceeded".into(),
-        "cpu_limit" => "CPU limit exceeded".into(),
-        "memory_limit" => "Memory limit exceeded".into(),
-        "output_limit" => "Output limit exceeded".into(),
-        "killed" => "Stopped".into(),
-        "internal_error" => "Internal error".into(),
-        other => other.replace('_', " "),
+        Verdict::Ok => "OK",
+        Verdict::RuntimeError => "Runtime error",
+        Verdict::CompileError => "Compile error",
+        Verdict::TimeLimit => "Time limit exceeded",
+        Verdict::CpuLimit => "CPU limit exceeded",
+        Verdict::MemoryLimit => "Memory limit exceeded",
+        Verdict::OutputLimit => "Output limit exceeded",
+        Verdict::Killed => "Stopped",
+        Verdict::InternalError => "Internal error",
     }
 }
 
@@ -234,116 +133,9 @@ pub fn pick_language<'a>(languages: &'a [Language], wanted: Option<&str>) -> Opt
         .or_else(|| languages.first())
 }
 
-/// A run's output kept with a snippet (`output` of a snippet).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SnippetOutput {
-    /// One of the verdicts (`ok`, `runtime_error`, …).
-    pub verdict: String,
-    #[serde(default)]
-    pub stdout: String,
-    #[serde(default)]
-    pub stderr: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exit_code: Option<i32>,
-}
-
-/// The body of `POST /api/v1/snippets` (the server refuses unknown fields).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct NewSnippet {
-    pub language: String,
-    pub code: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub stdin: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub output: Option<SnippetOutput>,
-}
-
-impl NewSnippet {
-    /// The JSON body.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).expect("snippets always serialize")
-    }
-}
-
-/// `201` answer of `POST /api/v1/snippets`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Created {
-    pub id: String,
-    /// The share link's path, `/s/{id}`.
-    pub url: String,
-}
-
-/// One file of a multi-file snippet.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct SnippetFile {
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub content: String,
-}
-
-/// `GET /api/v1/snippets/{id}`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Snippet {
-    pub id: String,
-    #[serde(default)]
-    pub url: String,
-    pub language: String,
-    #[serde(default)]
-    pub code: Option<String>,
-    #[serde(default)]
-    pub files: Option<Vec<SnippetFile>>,
-    #[serde(default)]
-    pub stdin: Option<String>,
-    #[serde(default)]
-    pub title: Option<String>,
-    #[serde(default)]
-    pub output: Option<SnippetOutput>,
-    /// RFC 3339, UTC.
-    #[serde(default)]
-    pub created_at: String,
-}
-
-impl Snippet {
-    /// The text for the editor: `code`, or the first (main) file of `files`.
-    pub fn main_code(&self) -> String {
-        match (&self.code, &self.files) {
-            (Some(code), _) => code.clone(),
-            (None, Some(files)) => files.first().map(|f| f.content.clone()).unwrap_or_default(),
-            (None, None) => String::new(),
-        }
-    }
-
-    /// Files beyond the main one (the playground edits and runs one file).
-    pub fn extra_files(&self) -> usize {
-        match (&self.code, &self.files) {
-            (None, Some(files)) => files.len().saturating_sub(1),
-            _ => 0,
-        }
-    }
-}
-
-/// `{"error": {"code", "message"}}`, the body of every API error.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-struct ErrorBody {
-    error: ErrorDetail,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-struct ErrorDetail {
-    #[serde(default)]
-    code: String,
-    #[serde(default)]
-    message: String,
-}
-
 /// The `code` and `message` of an API error body, if it is one.
 pub fn parse_api_error(body: &str) -> Option<(String, String)> {
-    serde_json::from_str::<ErrorBody>(body)
-        .ok()
-        .map(|b| (b.error.code, b.error.message))
+    ErrorBody::parse(body).map(|b| (b.error.code, b.error.message))
 }
 
 /// What to tell the user when saving a snippet failed with HTTP `status`.
@@ -412,37 +204,6 @@ pub fn format_created(at: &str) -> String {
     }
 }
 
-/// Runs of one verdict. (The server's `share` fields are not read: shares are computed
-/// from the counts, which keeps float parsing out of the wasm.)
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct VerdictRuns {
-    pub verdict: String,
-    pub runs: u64,
-}
-
-/// Runs of one language.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct LanguageRuns {
-    pub language: String,
-    pub runs: u64,
-}
-
-/// `GET /api/v1/stats` (the parts the footer shows).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Stats {
-    pub total_runs: u64,
-    #[serde(default)]
-    pub days: Option<u32>,
-    #[serde(default)]
-    pub since: Option<String>,
-    /// Most frequent first.
-    #[serde(default)]
-    pub verdicts: Vec<VerdictRuns>,
-    /// Most frequent first.
-    #[serde(default)]
-    pub languages: Vec<LanguageRuns>,
-}
-
 /// `1234567` → `1,234,567`.
 pub fn format_count(n: u64) -> String {
     let digits = n.to_string();
@@ -466,67 +227,66 @@ pub fn format_share(share: f64) -> String {
     }
 }
 
-impl Stats {
-    /// `runs` as a share (0..1) of all runs.
-    fn share(&self, runs: u64) -> f64 {
-        if self.total_runs == 0 {
-            0.0
-        } else {
-            runs as f64 / self.total_runs as f64
-        }
+/// `runs` as a share (0..1) of all runs. (Computed from the counts rather than read from
+/// the server's rounded `share` fields.)
+fn share_of(stats: &Stats, runs: u64) -> f64 {
+    if stats.total_runs == 0 {
+        0.0
+    } else {
+        runs as f64 / stats.total_runs as f64
     }
+}
 
-    /// One line for the page footer, e.g. `1,234 runs · 92% ok · top: python 60%`.
-    pub fn summary(&self) -> String {
-        if self.total_runs == 0 {
-            return "No runs yet".into();
-        }
-        let mut parts = vec![format!(
-            "{} run{}",
-            format_count(self.total_runs),
-            if self.total_runs == 1 { "" } else { "s" }
-        )];
-        let ok = self
-            .verdicts
-            .iter()
-            .find(|v| v.verdict == "ok")
-            .map_or(0, |v| v.runs);
-        parts.push(format!("{} ok", format_share(self.share(ok))));
-        if let Some(top) = self.languages.iter().max_by_key(|l| l.runs) {
-            parts.push(format!(
-                "top: {} {}",
-                top.language,
-                format_share(self.share(top.runs))
-            ));
-        }
-        parts.join(" · ")
+/// One line for the page footer, e.g. `1,234 runs · 92% ok · top: python 60%`.
+pub fn stats_summary(stats: &Stats) -> String {
+    if stats.total_runs == 0 {
+        return "No runs yet".into();
     }
+    let mut parts = vec![format!(
+        "{} run{}",
+        format_count(stats.total_runs),
+        if stats.total_runs == 1 { "" } else { "s" }
+    )];
+    let ok = stats
+        .verdicts
+        .iter()
+        .find(|v| v.verdict == Verdict::Ok)
+        .map_or(0, |v| v.runs);
+    parts.push(format!("{} ok", format_share(share_of(stats, ok))));
+    if let Some(top) = stats.languages.iter().max_by_key(|l| l.runs) {
+        parts.push(format!(
+            "top: {} {}",
+            top.language,
+            format_share(share_of(stats, top.runs))
+        ));
+    }
+    parts.join(" · ")
+}
 
-    /// A longer breakdown per language (the footer's tooltip).
-    pub fn detail(&self) -> String {
-        let langs: Vec<String> = self
-            .languages
-            .iter()
-            .map(|l| {
-                format!(
-                    "{} {} ({} run{})",
-                    l.language,
-                    format_share(self.share(l.runs)),
-                    format_count(l.runs),
-                    if l.runs == 1 { "" } else { "s" }
-                )
-            })
-            .collect();
-        let window = match (&self.days, &self.since) {
-            (Some(d), _) => format!("last {d} days"),
-            (None, Some(since)) => format!("since {since}"),
-            (None, None) => "all time".into(),
-        };
-        if langs.is_empty() {
-            format!("Finished runs, {window}")
-        } else {
-            format!("Finished runs, {window}: {}", langs.join(" · "))
-        }
+/// A longer breakdown per language (the footer's tooltip).
+pub fn stats_detail(stats: &Stats) -> String {
+    let langs: Vec<String> = stats
+        .languages
+        .iter()
+        .map(|l| {
+            format!(
+                "{} {} ({} run{})",
+                l.language,
+                format_share(share_of(stats, l.runs)),
+                format_count(l.runs),
+                if l.runs == 1 { "" } else { "s" }
+            )
+        })
+        .collect();
+    let window = match (&stats.days, &stats.since) {
+        (Some(d), _) => format!("last {d} days"),
+        (None, Some(since)) => format!("since {since}"),
+        (None, None) => "all time".into(),
+    };
+    if langs.is_empty() {
+        format!("Finished runs, {window}")
+    } else {
+        format!("Finished runs, {window}: {}", langs.join(" · "))
     }
 }
 
@@ -535,90 +295,56 @@ mod tests {
     use super::*;
 
     #[test]
-    fn run_frame_matches_the_server() {
-        let run = ClientMsg::Run {
-            language: "python".into(),
-            code: "print(1)".into(),
-            tty: false,
-            cols: Some(80),
-            rows: Some(24),
-        };
+    fn frames_as_the_playground_sends_and_reads_them() {
+        // The JSON shapes themselves are pinned in the api crate (api/tests/shapes.rs).
         assert_eq!(
-            run.to_json(),
+            frame_json(&run_frame(
+                "python".into(),
+                "print(1)".into(),
+                false,
+                Some((80, 24))
+            )),
             r#"{"type":"run","language":"python","code":"print(1)","cols":80,"rows":24}"#
         );
-        let tty = ClientMsg::Run {
-            language: "c".into(),
-            code: String::new(),
-            tty: true,
-            cols: None,
-            rows: None,
-        };
         assert_eq!(
-            tty.to_json(),
+            frame_json(&run_frame("c".into(), String::new(), true, None)),
             r#"{"type":"run","language":"c","code":"","tty":true}"#
         );
-        assert_eq!(ClientMsg::Eof.to_json(), r#"{"type":"eof"}"#);
-        assert_eq!(ClientMsg::Kill.to_json(), r#"{"type":"kill"}"#);
+        assert_eq!(frame_json(&ClientFrame::Kill {}), r#"{"type":"kill"}"#);
         assert_eq!(
-            ClientMsg::Stdin {
-                data: "Ada\n".into()
-            }
-            .to_json(),
-            r#"{"type":"stdin","data":"Ada\n"}"#
+            parse_server_frame(r#"{"type":"queued","position":2}"#),
+            Some(ServerFrame::Queued { position: 2 })
         );
         assert_eq!(
-            ClientMsg::Resize {
-                cols: 100,
-                rows: 30
-            }
-            .to_json(),
-            r#"{"type":"resize","cols":100,"rows":30}"#
+            parse_server_frame(r#"{"type":"future_thing","x":1}"#),
+            Some(ServerFrame::Unknown)
         );
+        assert_eq!(parse_server_frame("not json"), None);
     }
 
     #[test]
-    fn server_frames_parse() {
-        assert_eq!(
-            ServerMsg::parse(r#"{"type":"queued","position":2}"#),
-            Some(ServerMsg::Queued { position: 2 })
-        );
-        assert_eq!(
-            ServerMsg::parse(r#"{"type":"started"}"#),
-            Some(ServerMsg::Started)
-        );
-        assert_eq!(
-            ServerMsg::parse(r#"{"type":"stderr","data":"x"}"#),
-            Some(ServerMsg::Stderr { data: "x".into() })
-        );
-        let exit = ServerMsg::parse(
-            r#"{"type":"exit","verdict":"ok","exit_code":0,"signal":null,"wall_ms":12,"cpu_ms":10,"memory_kb":9000,"truncated":false,"lease":"warm","total_ms":15}"#,
-        );
-        match exit {
-            Some(ServerMsg::Exit(e)) => {
-                assert_eq!(e.verdict, "ok");
-                assert_eq!(e.exit_code, Some(0));
-                assert_eq!(e.memory_kb, 9000);
-                assert_eq!(e.lease, "warm");
-            }
-            other => panic!("{other:?}"),
+    fn every_verdict_has_words_and_a_class() {
+        for v in Verdict::ALL {
+            assert!(!verdict_label(v).is_empty());
+            let class = verdict_class(v);
+            assert!(["ok", "bad", "limit"].contains(&class), "{v}");
         }
-        let compile = ServerMsg::parse(
-            r#"{"type":"compile","verdict":"compile_error","exit_code":1,"signal":null,"wall_ms":123,"stdout":"","stderr":"main.c:1: error"}"#,
-        );
-        assert!(matches!(compile, Some(ServerMsg::Compile(c)) if c.stderr == "main.c:1: error"));
+        assert_eq!(verdict_class(Verdict::Killed), "limit");
+        assert_eq!(verdict_class(Verdict::CompileError), "bad");
+        assert_eq!(verdict_label(Verdict::Killed), "Stopped");
+    }
+
+    #[test]
+    fn created_times() {
         assert_eq!(
-            ServerMsg::parse(r#"{"type":"error","code":"queue_full","message":"busy"}"#),
-            Some(ServerMsg::Error {
-                code: "queue_full".into(),
-                message: "busy".into()
-            })
+            format_created("2026-11-22T09:15:02.123Z"),
+            "2026-11-22 09:15 UTC"
         );
+        assert_eq!(format_created("x"), "x");
         assert_eq!(
-            ServerMsg::parse(r#"{"type":"future_thing","x":1}"#),
-            Some(ServerMsg::Unknown)
+            http_url("", "http://127.0.0.1:18080", "/s/olYjEeaGrV58"),
+            "http://127.0.0.1:18080/s/olYjEeaGrV58"
         );
-        assert_eq!(ServerMsg::parse("not json"), None);
     }
 
     #[test]
@@ -652,9 +378,9 @@ mod tests {
         assert_eq!(format_ms(1250), "1.25 s");
         assert_eq!(format_kb(900), "900 KiB");
         assert_eq!(format_kb(9216), "9.0 MiB");
-        assert_eq!(verdict_label("time_limit"), "Time limit exceeded");
-        assert_eq!(verdict_class("memory_limit"), "limit");
-        assert_eq!(verdict_class("runtime_error"), "bad");
+        assert_eq!(verdict_label(Verdict::TimeLimit), "Time limit exceeded");
+        assert_eq!(verdict_class(Verdict::MemoryLimit), "limit");
+        assert_eq!(verdict_class(Verdict::RuntimeError), "bad");
     }
 
     #[test]
@@ -663,8 +389,7 @@ mod tests {
             id: id.into(),
             name: id.to_uppercase(),
             version: String::new(),
-            file: String::new(),
-            example: String::new(),
+            ..Language::default()
         };
         let cat = vec![l("c"), l("python"), l("go")];
         assert_eq!(pick_language(&cat, Some("go")).unwrap().id, "go");
@@ -673,55 +398,6 @@ mod tests {
         assert_eq!(pick_language(&cat, None).unwrap().id, "python");
         assert_eq!(pick_language(&cat[..1], None).unwrap().id, "c");
         assert!(pick_language(&[], None).is_none());
-    }
-
-    #[test]
-    fn snippet_bodies() {
-        let body = NewSnippet {
-            language: "python".into(),
-            code: "print(1)".into(),
-            stdin: None,
-            title: None,
-            output: Some(SnippetOutput {
-                verdict: "ok".into(),
-                stdout: "1\n".into(),
-                stderr: String::new(),
-                exit_code: Some(0),
-            }),
-        };
-        assert_eq!(
-            body.to_json(),
-            r#"{"language":"python","code":"print(1)","output":{"verdict":"ok","stdout":"1\n","stderr":"","exit_code":0}}"#
-        );
-        let bare = NewSnippet {
-            output: None,
-            ..body
-        };
-        assert_eq!(bare.to_json(), r#"{"language":"python","code":"print(1)"}"#);
-
-        let s: Snippet = serde_json::from_str(
-            r#"{"id":"olYjEeaGrV58","url":"/s/olYjEeaGrV58","language":"python","code":"print(1)","files":null,"stdin":null,"title":null,"output":{"verdict":"ok","stdout":"1\n","stderr":"","exit_code":0},"created_at":"2026-11-22T09:15:02.123Z"}"#,
-        )
-        .unwrap();
-        assert_eq!(s.main_code(), "print(1)");
-        assert_eq!(s.extra_files(), 0);
-        assert_eq!(s.output.unwrap().stdout, "1\n");
-        assert_eq!(format_created(&s.created_at), "2026-11-22 09:15 UTC");
-
-        let multi: Snippet = serde_json::from_str(
-            r#"{"id":"a","url":"/s/a","language":"c","code":null,"files":[{"name":"main.c","content":"int main;"},{"name":"x.h","content":""}],"stdin":null,"title":"T","output":null,"created_at":"x"}"#,
-        )
-        .unwrap();
-        assert_eq!(multi.main_code(), "int main;");
-        assert_eq!(multi.extra_files(), 1);
-        assert_eq!(format_created("x"), "x");
-
-        let created: Created =
-            serde_json::from_str(r#"{"id":"olYjEeaGrV58","url":"/s/olYjEeaGrV58"}"#).unwrap();
-        assert_eq!(
-            http_url("", "http://127.0.0.1:18080", &created.url),
-            "http://127.0.0.1:18080/s/olYjEeaGrV58"
-        );
     }
 
     #[test]
@@ -762,8 +438,10 @@ mod tests {
             language: "python".into(),
             code: "print(1)".into(),
             output: SnippetOutput {
-                verdict: "ok".into(),
-                ..Default::default()
+                verdict: Verdict::Ok,
+                stdout: String::new(),
+                stderr: String::new(),
+                exit_code: None,
             },
         };
         assert!(output_to_share(Some(&last), "python", "print(1)").is_some());
@@ -778,23 +456,29 @@ mod tests {
             r#"{"total_runs":1234,"days":null,"since":"2026-11-22","verdicts":[{"verdict":"ok","runs":1135,"share":0.9198},{"verdict":"runtime_error","runs":99,"share":0.0802}],"languages":[{"language":"bash","runs":494,"share":0.4003,"avg_wall_ms":5.0,"verdicts":[]},{"language":"python","runs":740,"share":0.5997,"avg_wall_ms":31.4,"verdicts":[{"verdict":"ok","runs":740,"share":1.0}]}]}"#,
         )
         .unwrap();
-        assert_eq!(stats.summary(), "1,234 runs · 92% ok · top: python 60%");
         assert_eq!(
-            stats.detail(),
+            stats_summary(&stats),
+            "1,234 runs · 92% ok · top: python 60%"
+        );
+        assert_eq!(
+            stats_detail(&stats),
             "Finished runs, since 2026-11-22: bash 40% (494 runs) · python 60% (740 runs)"
         );
         let none: Stats = serde_json::from_str(
             r#"{"total_runs":0,"days":7,"since":null,"verdicts":[],"languages":[]}"#,
         )
         .unwrap();
-        assert_eq!(none.summary(), "No runs yet");
-        assert_eq!(none.detail(), "Finished runs, last 7 days");
+        assert_eq!(stats_summary(&none), "No runs yet");
+        assert_eq!(stats_detail(&none), "Finished runs, last 7 days");
         let one: Stats = serde_json::from_str(
             r#"{"total_runs":1,"verdicts":[{"verdict":"killed","runs":1,"share":1.0}],"languages":[{"language":"c","runs":1,"share":1.0,"avg_wall_ms":null,"verdicts":[]}]}"#,
         )
         .unwrap();
-        assert_eq!(one.summary(), "1 run · 0% ok · top: c 100%");
-        assert_eq!(one.detail(), "Finished runs, all time: c 100% (1 run)");
+        assert_eq!(stats_summary(&one), "1 run · 0% ok · top: c 100%");
+        assert_eq!(
+            stats_detail(&one),
+            "Finished runs, all time: c 100% (1 run)"
+        );
         assert_eq!(format_count(0), "0");
         assert_eq!(format_count(999), "999");
         assert_eq!(format_count(1000), "1,000");

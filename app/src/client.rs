@@ -2,8 +2,9 @@
 //! the WebSocket API, sharing and loading snippets. Compiled for wasm32 only.
 
 use crate::api::{
-    http_url, output_to_share, pick_language, push_capped, share_error_message, ws_url, ClientMsg,
-    Created, Language, LastRun, NewSnippet, ServerMsg, Snippet, SnippetOutput, MAX_KEPT_OUTPUT,
+    frame_json, http_url, output_to_share, parse_server_frame, pick_language, push_capped,
+    run_frame, share_error_message, ws_url, ClientFrame, Created, Language, LastRun, NewSnippet,
+    ServerFrame, Snippet, SnippetOutput, Verdict, MAX_KEPT_OUTPUT,
 };
 use crate::playground::{Capture, Phase, Session, ShareState, SnippetLoad};
 use crate::terminal::InputMode;
@@ -205,7 +206,7 @@ fn show_saved_output(s: Session, o: &SnippetOutput) {
         .unwrap_or_default();
     s.term.write_info(&format!(
         "[saved: {}{how}]",
-        crate::api::verdict_label(&o.verdict)
+        crate::api::verdict_label(o.verdict)
     ));
     s.saved.set(Some(o.clone()));
 }
@@ -230,14 +231,13 @@ pub fn share(s: Session) {
     let output = s
         .last_run
         .with_value(|l| output_to_share(l.as_ref(), &language, &code));
-    let body = NewSnippet {
+    let body = serde_json::to_string(&NewSnippet {
         language,
-        code,
-        stdin: None,
-        title: None,
+        code: Some(code),
         output,
-    }
-    .to_json();
+        ..NewSnippet::default()
+    })
+    .expect("snippets always serialize");
     s.share.set(ShareState::Saving);
     leptos::task::spawn_local(async move {
         let url = http_url(&s.server_url.get_value(), &origin(), "/api/v1/snippets");
@@ -365,11 +365,11 @@ fn is_open(s: Session) -> bool {
 }
 
 /// Sends a frame if the socket is open.
-fn send(s: Session, msg: &ClientMsg) {
+fn send(s: Session, msg: &ClientFrame) {
     s.socket.with_value(|so| {
         if let Some(so) = so {
             if so.ws.ready_state() == WebSocket::OPEN {
-                let _ = so.ws.send_with_str(&msg.to_json());
+                let _ = so.ws.send_with_str(&frame_json(msg));
             }
         }
     });
@@ -386,14 +386,12 @@ pub fn run(s: Session) {
     }
     let tty = s.tty.get_untracked();
     let (cols, rows) = s.term.size();
-    let frame = ClientMsg::Run {
+    let frame = frame_json(&run_frame(
         language,
-        code: s.code.get_untracked(),
+        s.code.get_untracked(),
         tty,
-        cols: Some(cols),
-        rows: Some(rows),
-    }
-    .to_json();
+        Some((cols, rows)),
+    ));
     s.capture.set_value(Some(Capture {
         language: s.lang.get_untracked(),
         code: s.code.get_untracked(),
@@ -439,7 +437,7 @@ fn connect(s: Session, first_frame: String) {
     });
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
         if let Some(text) = ev.data().as_string() {
-            if let Some(msg) = ServerMsg::parse(&text) {
+            if let Some(msg) = parse_server_frame(&text) {
                 handle(s, msg);
             }
         }
@@ -491,28 +489,28 @@ fn fail(s: Session, message: String) {
     s.message.set(Some(message));
 }
 
-fn handle(s: Session, msg: ServerMsg) {
+fn handle(s: Session, msg: ServerFrame) {
     match msg {
-        ServerMsg::Queued { position } => {
+        ServerFrame::Queued { position } => {
             if matches!(s.phase.get_untracked(), Phase::Starting | Phase::Queued(_)) {
                 s.phase.set(Phase::Queued(position));
             }
         }
-        ServerMsg::Compile(c) => {
+        ServerFrame::Compile(c) => {
             capture(s, &c.stdout, &c.stderr);
             s.term.write(&c.stdout);
             s.term.write_err(&c.stderr);
             // A compiler that fails just exits non-zero (the exit frame says so); note
             // only a compile step stopped by a limit.
-            if c.verdict != "ok" && c.verdict != "runtime_error" {
+            if !matches!(c.verdict, Verdict::Ok | Verdict::RuntimeError) {
                 s.term.write_info(&format!(
                     "compilation stopped: {} after {}",
-                    crate::api::verdict_label(&c.verdict),
+                    crate::api::verdict_label(c.verdict),
                     crate::api::format_ms(c.wall_ms)
                 ));
             }
         }
-        ServerMsg::Started => {
+        ServerFrame::Started => {
             if s.phase.get_untracked() != Phase::Stopping {
                 s.phase.set(Phase::Running);
             }
@@ -524,21 +522,21 @@ fn handle(s: Session, msg: ServerMsg) {
             s.term.set_mode(mode);
             s.term.focus();
         }
-        ServerMsg::Stdout { data } => {
+        ServerFrame::Stdout { data } => {
             capture(s, &data, "");
             s.term.write(&data);
         }
-        ServerMsg::Stderr { data } => {
+        ServerFrame::Stderr { data } => {
             capture(s, "", &data);
             s.term.write_err(&data);
         }
-        ServerMsg::Exit(e) => {
+        ServerFrame::Exit(e) => {
             if let Some(c) = s.capture.try_update_value(Option::take).flatten() {
                 s.last_run.set_value(Some(LastRun {
                     language: c.language,
                     code: c.code,
                     output: SnippetOutput {
-                        verdict: e.verdict.clone(),
+                        verdict: e.verdict,
                         stdout: c.stdout,
                         stderr: c.stderr,
                         exit_code: e.exit_code,
@@ -551,7 +549,7 @@ fn handle(s: Session, msg: ServerMsg) {
                 (Some(c), None) => format!("exit code {c}"),
                 _ => String::new(),
             };
-            let mut note = format!("[{}", crate::api::verdict_label(&e.verdict));
+            let mut note = format!("[{}", crate::api::verdict_label(e.verdict));
             if !how.is_empty() {
                 note.push_str(&format!(", {how}"));
             }
@@ -560,7 +558,7 @@ fn handle(s: Session, msg: ServerMsg) {
             s.phase.set(Phase::Idle);
             s.result.set(Some(e));
         }
-        ServerMsg::Error { code, message } => {
+        ServerFrame::Error { code, message } => {
             let text = match code.as_str() {
                 "queue_full" | "busy" => {
                     format!("The server is busy, try again shortly ({message})")
@@ -570,7 +568,7 @@ fn handle(s: Session, msg: ServerMsg) {
             };
             fail(s, text);
         }
-        ServerMsg::Unknown => {}
+        ServerFrame::Unknown => {}
     }
 }
 
@@ -589,7 +587,7 @@ pub fn stop(s: Session) {
         }
         _ => {
             s.phase.set(Phase::Stopping);
-            send(s, &ClientMsg::Kill);
+            send(s, &ClientFrame::Kill {});
             let watchdog = Closure::once_into_js(move || {
                 if s.phase.try_get_untracked() == Some(Phase::Stopping) {
                     s.socket.try_update_value(|so| so.take());
@@ -609,20 +607,20 @@ pub fn stop(s: Session) {
 /// Typed input for the program's stdin.
 pub fn send_stdin(s: Session, data: String) {
     if matches!(s.phase.get_untracked(), Phase::Running) {
-        send(s, &ClientMsg::Stdin { data });
+        send(s, &ClientFrame::Stdin { data });
     }
 }
 
 /// End of input (Ctrl+D on an empty line).
 pub fn send_eof(s: Session) {
     if matches!(s.phase.get_untracked(), Phase::Running) {
-        send(s, &ClientMsg::Eof);
+        send(s, &ClientFrame::Eof {});
     }
 }
 
 /// The terminal was resized: tell a tty run.
 pub fn send_resize(s: Session, cols: u16, rows: u16) {
     if s.tty.get_untracked() && matches!(s.phase.get_untracked(), Phase::Running) {
-        send(s, &ClientMsg::Resize { cols, rows });
+        send(s, &ClientFrame::Resize { cols, rows });
     }
 }

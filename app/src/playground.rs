@@ -3,7 +3,7 @@
 //! snippets, to `/api/v1/snippets`.
 
 use crate::api::{
-    format_created, format_kb, format_ms, verdict_class, verdict_label, ExitInfo, Language,
+    format_created, format_kb, format_ms, verdict_class, verdict_label, ExitJson, Language,
     LastRun, SnippetOutput,
 };
 use crate::editor::CodeEditor;
@@ -18,7 +18,7 @@ pub enum Phase {
     /// Opening the connection or waiting for the server to take the run.
     Starting,
     /// Waiting for a sandbox; 1 is next.
-    Queued(u32),
+    Queued(warmrun_api::QueuePosition),
     /// The program runs (after compiling, for compiled languages).
     Running,
     /// Stop was pressed; waiting for the server to confirm.
@@ -86,7 +86,7 @@ pub(crate) struct Session {
     pub code: RwSignal<String>,
     pub tty: RwSignal<bool>,
     pub phase: RwSignal<Phase>,
-    pub result: RwSignal<Option<ExitInfo>>,
+    pub result: RwSignal<Option<ExitJson>>,
     pub message: RwSignal<Option<String>>,
     pub term: TerminalControl,
     #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
@@ -406,8 +406,8 @@ fn busy_text(text: String) -> AnyView {
     .into_any()
 }
 
-fn result_view(e: &ExitInfo) -> impl IntoView {
-    let class = format!("wr-verdict {}", verdict_class(&e.verdict));
+fn result_view(e: &ExitJson) -> impl IntoView {
+    let class = format!("wr-verdict {}", verdict_class(e.verdict));
     let code = match (e.exit_code, e.signal) {
         (_, Some(sig)) => Some(format!("signal {sig}")),
         (Some(c), None) => Some(format!("exit code {c}")),
@@ -415,12 +415,12 @@ fn result_view(e: &ExitInfo) -> impl IntoView {
     };
     let title = format!(
         "sandbox: {} · total {} (including queue and setup)",
-        if e.lease.is_empty() { "?" } else { &e.lease },
+        e.lease.as_str(),
         format_ms(e.total_ms)
     );
     view! {
-        <span class=class title=title.clone() data-verdict=e.verdict.clone()>
-            {verdict_label(&e.verdict)}
+        <span class=class title=title.clone() data-verdict=e.verdict.as_str()>
+            {verdict_label(e.verdict)}
         </span>
         {code.map(|c| view! { <span class="wr-exit">{c}</span> })}
         <span title="wall-clock time">{format!("time {}", format_ms(e.wall_ms))}</span>
@@ -432,11 +432,11 @@ fn result_view(e: &ExitInfo) -> impl IntoView {
 
 /// The saved output's verdict (not `data-verdict`: that is a run's).
 fn saved_view(o: &SnippetOutput) -> impl IntoView {
-    let class = format!("wr-verdict {}", verdict_class(&o.verdict));
+    let class = format!("wr-verdict {}", verdict_class(o.verdict));
     view! {
         <span class="wr-saved-label">"Saved output:"</span>
-        <span class=class data-saved-verdict=o.verdict.clone()>
-            {verdict_label(&o.verdict)}
+        <span class=class data-saved-verdict=o.verdict.as_str()>
+            {verdict_label(o.verdict)}
         </span>
         {o.exit_code.map(|c| view! { <span class="wr-exit">{format!("exit code {c}")}</span> })}
         <span>"Press Run to run it again."</span>

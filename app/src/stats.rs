@@ -20,7 +20,10 @@ pub fn RunStats(
         match crate::client::fetch_text(&url, None).await {
             Ok((200, text)) => match serde_json::from_str::<crate::api::Stats>(&text) {
                 Ok(stats) => {
-                    line.try_set(Some((stats.summary(), stats.detail())));
+                    line.try_set(Some((
+                        crate::api::stats_summary(&stats),
+                        crate::api::stats_detail(&stats),
+                    )));
                 }
                 Err(e) => leptos::logging::warn!("warmrun: statistics not understood: {e}"),
             },

@@ -40,6 +40,11 @@ pub struct EngineConfig {
     /// How often the janitor removes dead containers of this engine and those of engines that
     /// are gone (at most 10 s, so that a dead engine's containers go within a minute).
     pub janitor_interval_ms: u64,
+    /// This start's id on the container labels (`io.warmrun.boot`); empty: a random one.
+    /// A server sets it to the boot id of its heartbeats, so that other nodes can ask the
+    /// shared database whether the owner of a container is alive.
+    #[serde(default)]
+    pub boot_id: String,
     /// Path of the static agent binary on the Docker host, bind-mounted read-only.
     pub agent_path: PathBuf,
     pub runtime: Runtime,
@@ -91,6 +96,7 @@ impl Default for EngineConfig {
             instance: "default".into(),
             node_id: String::new(),
             janitor_interval_ms: 10_000,
+            boot_id: String::new(),
             agent_path: PathBuf::from("/var/cache/warmrun-build/agent/warmrun-agent"),
             runtime: Runtime::Runc,
             max_containers: 24,

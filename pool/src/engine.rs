@@ -15,7 +15,7 @@ use crate::metrics::PoolMetrics;
 use crate::ownership::{Identity, LocalProcessLiveness, OwnerLiveness, Phase};
 use crate::pool::{LanguagePool, PoolStatus};
 use crate::refill;
-use crate::run::{self, RunEvent, RunHandle, RunRequest, RunResult};
+use crate::run::{self, RunHandle, RunRequest, RunResult};
 use crate::state::Shared;
 use bollard::Docker;
 use dashmap::DashMap;
@@ -74,7 +74,11 @@ impl Engine {
     ) -> Result<Engine, PoolError> {
         let metrics =
             PoolMetrics::new(registry).map_err(|e| PoolError::Config(format!("metrics: {e}")))?;
-        let identity = Arc::new(Identity::new(config.effective_node_id(), &config.instance));
+        let mut identity = Identity::new(config.effective_node_id(), &config.instance);
+        if !config.boot_id.is_empty() {
+            identity.boot = config.boot_id.clone();
+        }
+        let identity = Arc::new(identity);
         info!(node = %identity.node, boot = %identity.boot, "engine starting");
         let inner = Arc::new(Shared {
             budget: Arc::new(Semaphore::new(config.max_containers)),
@@ -251,44 +255,6 @@ impl Engine {
     fn prepare(&self, req: RunRequest) -> Result<run::Prepared, PoolError> {
         let lang = self.language(&req.language)?;
         run::prepare(lang, &self.inner.config, req)
-    }
-
-    /// Checks the request, then queues for a container and runs in the background; events
-    /// (queue positions first) arrive on the handle. Request errors are returned at once.
-    pub fn start_run(&self, req: RunRequest) -> Result<RunHandle, PoolError> {
-        let prepared = self.prepare(req)?;
-        let (events_tx, events) = mpsc::channel(256);
-        let (controls, controls_rx) = mpsc::unbounded_channel();
-        let engine = self.clone();
-        let span = run::run_span(&prepared.language);
-        tokio::spawn(
-            async move {
-                let asked = Instant::now();
-                let position_tx = events_tx.clone();
-                let mut on_position = move |position: usize| {
-                    let _ = position_tx.try_send(RunEvent::Queued { position });
-                };
-                match engine.lease(&prepared.language, &mut on_position).await {
-                    Ok(lease) => {
-                        run::drive(
-                            engine.inner.clone(),
-                            lease,
-                            prepared,
-                            asked,
-                            events_tx,
-                            controls_rx,
-                        )
-                        .await
-                    }
-                    Err(e) => {
-                        warn!("lease failed: {e}");
-                        let _ = events_tx.send(RunEvent::Exit(run::failed(asked))).await;
-                    }
-                }
-            }
-            .instrument(span),
-        );
-        Ok(RunHandle { events, controls })
     }
 
     /// Leases first and only then returns the handle, so that queue and availability

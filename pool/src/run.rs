@@ -56,10 +56,6 @@ pub struct RunRequest {
 /// A live event of a run.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RunEvent {
-    /// Waiting for a container; 1 is next.
-    Queued {
-        position: usize,
-    },
     /// The compile step finished.
     Compiled(CompileReport),
     /// The program started.
@@ -205,7 +201,7 @@ impl RunHandle {
                     result.outcome = o;
                     break;
                 }
-                RunEvent::Queued { .. } | RunEvent::Started | RunEvent::WaitingForInput => {}
+                RunEvent::Started | RunEvent::WaitingForInput => {}
             }
         }
         result

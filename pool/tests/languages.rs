@@ -175,12 +175,9 @@ fn interactive_prompt() {
         let mut req = common::request("python", code, "");
         req.close_stdin = false;
         let mut handle = engine.lease_and_start(req, &mut |_| {}).await.unwrap();
-        loop {
-            match next_event(&mut handle.events).await {
-                RunEvent::Started => break,
-                RunEvent::Queued { .. } => {}
-                other => panic!("unexpected before Started: {other:?}"),
-            }
+        match next_event(&mut handle.events).await {
+            RunEvent::Started => {}
+            other => panic!("unexpected before Started: {other:?}"),
         }
         let mut out = String::new();
         let mut answers = ["Ada\n", "36\n"].into_iter();

@@ -27,9 +27,36 @@ pub struct ServerConfig {
     pub submission_ttl_s: u64,
     /// Submissions kept at most (queued, running and finished).
     pub max_submissions: usize,
-    /// Trust the first address of `X-Forwarded-For` as the client (behind a proxy).
+    /// Deprecated alias of `trusted_proxy_hops = 1` (it used to trust the *first* address
+    /// of `X-Forwarded-For`, which the client writes itself).
     pub trust_forwarded_for: bool,
-    /// How long shutdown waits for running sessions before removing containers.
+    /// How many proxies in front of the server append to `X-Forwarded-For`. 0: the client
+    /// is the TCP peer. N: the client is the N-th address from the right of the header
+    /// (1 = the one the nearest proxy appended); a shorter or missing header falls back to
+    /// the peer address.
+    pub trusted_proxy_hops: u32,
+    /// This node's name in a cluster: sent as `X-Warmrun-Node`, shown in `/readyz`, written
+    /// on the submissions it runs. Empty: the host name (else `node-` and 6 random
+    /// characters). Letters, digits, `.`, `_`, `-`; at most 63 characters.
+    pub node_id: String,
+    /// How other nodes reach this one (listed in `/api/v1/nodes`), if known.
+    pub node_url: Option<String>,
+    /// How often this node writes its heartbeat row.
+    pub heartbeat_ms: u64,
+    /// A node whose heartbeat is older than this is dead: the submissions it was running
+    /// fail with `node_lost`.
+    pub node_dead_after_ms: u64,
+    /// Submissions this node runs at once (claimed from the shared queue). Unset: the
+    /// engine's `max_containers`.
+    pub submission_workers: Option<usize>,
+    /// `/readyz` answers 503 while more than this many runs wait for a container.
+    pub ready_max_queue: usize,
+    /// After SIGTERM/SIGINT: how long the node keeps accepting connections while `/readyz`
+    /// already says 503, so that the load balancer's checks take it out of rotation.
+    pub drain_delay_ms: u64,
+    /// After SIGTERM/SIGINT: how long running runs, sessions with a run in progress and
+    /// claimed submissions may take to finish before they are cut and containers removed
+    /// (counted from the signal).
     pub shutdown_grace_ms: u64,
     /// Snippets and run statistics in PostgreSQL (`postgres://user:pass@host:5432/db`), or
     /// an explicit SQLite file (`sqlite:///path/file.db?mode=rwc`). Unset: the SQLite file
@@ -86,7 +113,15 @@ impl Default for ServerConfig {
             submission_ttl_s: 600,
             max_submissions: 10_000,
             trust_forwarded_for: false,
-            shutdown_grace_ms: 5_000,
+            trusted_proxy_hops: 0,
+            node_id: String::new(),
+            node_url: None,
+            heartbeat_ms: 2_000,
+            node_dead_after_ms: 10_000,
+            submission_workers: None,
+            ready_max_queue: 8,
+            drain_delay_ms: 3_000,
+            shutdown_grace_ms: 30_000,
             database_url: None,
             data_dir: PathBuf::from("/var/lib/warmrun"),
             max_snippet_bytes: 1024 * 1024,
@@ -130,6 +165,15 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("WARMRUN_RATE_BURST", "rate_limit.per_ip_burst"),
     ("DATABASE_URL", "database_url (postgres://… or sqlite:…)"),
     ("WARMRUN_DATA_DIR", "data_dir"),
+    ("WARMRUN_NODE_ID", "node_id (default: the host name)"),
+    ("WARMRUN_NODE_URL", "node_url"),
+    ("WARMRUN_TRUSTED_PROXY_HOPS", "trusted_proxy_hops"),
+    ("WARMRUN_SUBMISSION_WORKERS", "submission_workers"),
+    ("WARMRUN_HEARTBEAT_MS", "heartbeat_ms"),
+    ("WARMRUN_NODE_DEAD_AFTER_MS", "node_dead_after_ms"),
+    ("WARMRUN_READY_MAX_QUEUE", "ready_max_queue"),
+    ("WARMRUN_DRAIN_DELAY_MS", "drain_delay_ms"),
+    ("WARMRUN_SHUTDOWN_GRACE_MS", "shutdown_grace_ms"),
 ];
 
 impl ServerConfig {
@@ -143,8 +187,61 @@ impl ServerConfig {
             }
             None => ServerConfig::default(),
         };
+        cfg.fold_deprecated();
         cfg.apply_env(|k| std::env::var(k).ok())?;
+        cfg.resolve_node_id()?;
         Ok(cfg)
+    }
+
+    /// Turns deprecated keys into their replacements (before the environment applies, so
+    /// that `WARMRUN_TRUSTED_PROXY_HOPS` wins over the file).
+    fn fold_deprecated(&mut self) {
+        if self.trust_forwarded_for {
+            tracing::warn!(
+                "trust_forwarded_for is deprecated: it now means trusted_proxy_hops = 1 \
+                 (the address the nearest proxy appended)"
+            );
+            self.trust_forwarded_for = false;
+            self.trusted_proxy_hops = self.trusted_proxy_hops.max(1);
+        }
+    }
+
+    /// Proxies trusted to append to `X-Forwarded-For` (honours the deprecated
+    /// `trust_forwarded_for` for configurations built in code).
+    pub fn proxy_hops(&self) -> u32 {
+        if self.trust_forwarded_for {
+            self.trusted_proxy_hops.max(1)
+        } else {
+            self.trusted_proxy_hops
+        }
+    }
+
+    /// Submissions run at once on this node.
+    pub fn submission_workers(&self) -> usize {
+        self.submission_workers
+            .unwrap_or(self.engine.max_containers)
+            .max(1)
+    }
+
+    /// Fills in the default node id when none is set, and checks the one given.
+    pub fn resolve_node_id(&mut self) -> anyhow::Result<()> {
+        if self.node_id.trim().is_empty() {
+            self.node_id = default_node_id();
+        }
+        let id = self.node_id.trim();
+        let valid = !id.is_empty()
+            && id.len() <= 63
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        if !valid {
+            anyhow::bail!(
+                "node_id {:?} must be 1 to 63 letters, digits, '.', '_' or '-'",
+                self.node_id
+            );
+        }
+        self.node_id = id.to_string();
+        Ok(())
     }
 
     fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
@@ -178,10 +275,48 @@ impl ServerConfig {
                 "WARMRUN_RATE_BURST" => self.rate_limit.per_ip_burst = num(key, &v)?,
                 "DATABASE_URL" => self.database_url = Some(v).filter(|v| !v.is_empty()),
                 "WARMRUN_DATA_DIR" => self.data_dir = v.into(),
+                "WARMRUN_NODE_ID" => self.node_id = v,
+                "WARMRUN_NODE_URL" => self.node_url = Some(v).filter(|v| !v.is_empty()),
+                "WARMRUN_TRUSTED_PROXY_HOPS" => self.trusted_proxy_hops = num(key, &v)?,
+                "WARMRUN_SUBMISSION_WORKERS" => self.submission_workers = Some(num(key, &v)?),
+                "WARMRUN_HEARTBEAT_MS" => self.heartbeat_ms = num(key, &v)?,
+                "WARMRUN_NODE_DEAD_AFTER_MS" => self.node_dead_after_ms = num(key, &v)?,
+                "WARMRUN_READY_MAX_QUEUE" => self.ready_max_queue = num(key, &v)?,
+                "WARMRUN_DRAIN_DELAY_MS" => self.drain_delay_ms = num(key, &v)?,
+                "WARMRUN_SHUTDOWN_GRACE_MS" => self.shutdown_grace_ms = num(key, &v)?,
                 _ => {}
             }
         }
         Ok(())
+    }
+}
+
+/// The host name (`/etc/hostname`, else the kernel's, as `gethostname` gives it), made a valid
+/// node id; else
+/// `node-` and 6 random characters.
+pub fn default_node_id() -> String {
+    let from_file = std::fs::read_to_string("/etc/hostname").ok();
+    let from_kernel = || std::fs::read_to_string("/proc/sys/kernel/hostname").ok();
+    let host = from_file
+        .filter(|h| !h.trim().is_empty())
+        .or_else(from_kernel)
+        .unwrap_or_default();
+    let cleaned: String = host
+        .trim()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        .take(63)
+        .collect();
+    if cleaned.is_empty() {
+        use rand::Rng;
+        let suffix: String = rand::rng()
+            .sample_iter(rand::distr::Alphanumeric)
+            .take(6)
+            .map(|b| (b as char).to_ascii_lowercase())
+            .collect();
+        format!("node-{suffix}")
+    } else {
+        cleaned
     }
 }
 
@@ -214,6 +349,60 @@ mod tests {
         .unwrap();
         assert_eq!(cfg.database_url.as_deref(), Some("postgres://u@db/warmrun"));
         assert_eq!(cfg.data_dir, PathBuf::from("/data"));
+    }
+
+    #[test]
+    fn cluster_settings_come_from_the_environment() {
+        let mut cfg = ServerConfig::default();
+        cfg.apply_env(|k| {
+            Some(
+                match k {
+                    "WARMRUN_NODE_ID" => "edge-2",
+                    "WARMRUN_TRUSTED_PROXY_HOPS" => "2",
+                    "WARMRUN_SUBMISSION_WORKERS" => "3",
+                    "WARMRUN_READY_MAX_QUEUE" => "5",
+                    "WARMRUN_DRAIN_DELAY_MS" => "100",
+                    "WARMRUN_SHUTDOWN_GRACE_MS" => "2000",
+                    _ => return None,
+                }
+                .to_string(),
+            )
+        })
+        .unwrap();
+        cfg.resolve_node_id().unwrap();
+        assert_eq!(cfg.node_id, "edge-2");
+        assert_eq!(cfg.proxy_hops(), 2);
+        assert_eq!(cfg.submission_workers(), 3);
+        assert_eq!(cfg.ready_max_queue, 5);
+        assert_eq!((cfg.drain_delay_ms, cfg.shutdown_grace_ms), (100, 2000));
+    }
+
+    #[test]
+    fn node_ids_default_to_the_host_name_and_are_checked() {
+        let mut cfg = ServerConfig::default();
+        cfg.resolve_node_id().unwrap();
+        assert!(!cfg.node_id.is_empty());
+        assert_eq!(cfg.node_id, default_node_id());
+        cfg.node_id = "bad id\r\n".into();
+        assert!(cfg.resolve_node_id().is_err());
+        cfg.node_id = "x".repeat(64);
+        assert!(cfg.resolve_node_id().is_err());
+    }
+
+    #[test]
+    fn trust_forwarded_for_is_an_alias_of_one_hop() {
+        let mut cfg: ServerConfig = toml::from_str("trust_forwarded_for = true").unwrap();
+        assert_eq!(cfg.proxy_hops(), 1);
+        cfg.fold_deprecated();
+        assert!(!cfg.trust_forwarded_for);
+        assert_eq!(cfg.trusted_proxy_hops, 1);
+        // The environment still has the last word.
+        cfg.apply_env(|k| (k == "WARMRUN_TRUSTED_PROXY_HOPS").then(|| "0".to_string()))
+            .unwrap();
+        assert_eq!(cfg.proxy_hops(), 0);
+        let two: ServerConfig =
+            toml::from_str("trust_forwarded_for = true\ntrusted_proxy_hops = 2").unwrap();
+        assert_eq!(two.proxy_hops(), 2);
     }
 
     #[test]

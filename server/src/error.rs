@@ -3,7 +3,7 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use pool::PoolError;
-use serde::Serialize;
+use warmrun_api::ErrorBody;
 
 /// An error as the API reports it: a status, a stable code and a message for people.
 #[derive(Debug, Clone)]
@@ -13,17 +13,6 @@ pub struct ApiError {
     pub message: String,
     /// Seconds after which retrying makes sense (429, 503).
     pub retry_after_s: Option<u64>,
-}
-
-#[derive(Serialize)]
-struct Body<'a> {
-    error: Inner<'a>,
-}
-
-#[derive(Serialize)]
-struct Inner<'a> {
-    code: &'a str,
-    message: &'a str,
 }
 
 impl ApiError {
@@ -59,15 +48,23 @@ impl ApiError {
         }
     }
 
+    /// 413 with code `too_large`.
+    pub fn too_large(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message)
+    }
+
+    /// The WebSocket `error` frame.
+    pub fn frame(&self) -> warmrun_api::ServerFrame {
+        warmrun_api::ServerFrame::Error {
+            code: self.code.into(),
+            message: self.message.clone(),
+        }
+    }
+
     /// The JSON body `{error: {code, message}}`.
     pub fn body(&self) -> serde_json::Value {
-        serde_json::to_value(Body {
-            error: Inner {
-                code: self.code,
-                message: &self.message,
-            },
-        })
-        .expect("plain struct serializes")
+        serde_json::to_value(ErrorBody::new(self.code, self.message.clone()))
+            .expect("plain struct serializes")
     }
 }
 
@@ -99,6 +96,28 @@ impl From<PoolError> for ApiError {
                 tracing::error!("internal error: {msg}");
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", msg)
             }
+        }
+    }
+}
+
+impl From<warmrun_api::Invalid> for ApiError {
+    fn from(e: warmrun_api::Invalid) -> ApiError {
+        ApiError::bad_request(e.0)
+    }
+}
+
+impl From<crate::snippets::SnippetError> for ApiError {
+    fn from(e: crate::snippets::SnippetError) -> ApiError {
+        use crate::snippets::SnippetError as E;
+        let msg = e.to_string();
+        match e {
+            E::UnknownLanguage(_) => {
+                ApiError::new(StatusCode::BAD_REQUEST, "unknown_language", msg)
+            }
+            E::Invalid(_) | E::BadId(_) => ApiError::bad_request(msg),
+            E::TooLarge(_) => ApiError::too_large(msg),
+            E::NotFound(_) => ApiError::not_found(msg),
+            E::Store(e) => e.into(),
         }
     }
 }

@@ -1,4 +1,5 @@
-//! `warmrun-server`: runs the service until SIGINT/SIGTERM.
+//! `warmrun-server`: runs the service until SIGINT/SIGTERM, which drain the node (see
+//! `server::serve`); a second signal cuts the drain short.
 
 use std::path::PathBuf;
 use tracing_subscriber::EnvFilter;
@@ -18,8 +19,14 @@ async fn main() -> anyhow::Result<()> {
             "--help" | "-h" => {
                 println!("warmrun-server [--config FILE]\n\nEnvironment overrides:");
                 for (k, what) in server::config::ENV_OVERRIDES {
-                    println!("  {k:<24} {what}");
+                    println!("  {k:<28} {what}");
                 }
+                println!(
+                    "\nSIGTERM/SIGINT drain the node: /readyz turns 503 at once, connections are\n\
+                     accepted for drain_delay_ms, runs and sessions with a run finish within\n\
+                     shutdown_grace_ms, then every container is removed. A second signal\n\
+                     cuts the drain short."
+                );
                 return Ok(());
             }
             other => anyhow::bail!("unknown argument {other:?} (try --help)"),
@@ -27,14 +34,17 @@ async fn main() -> anyhow::Result<()> {
     }
     let config = server::config::ServerConfig::load(config_path.as_deref())?;
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
-    tracing::info!("listening on http://{}", config.listen);
+    tracing::info!(node = %config.node_id, "listening on http://{}", config.listen);
     let state = server::build_state(config).await?;
     let app = server::app_router(state.clone());
-    let token = state.shutdown.clone();
+    let signalled = state.clone();
     tokio::spawn(async move {
         shutdown_signal().await;
-        tracing::info!("shutting down");
-        token.cancel();
+        tracing::info!("signal: draining");
+        signalled.begin_drain();
+        shutdown_signal().await;
+        tracing::warn!("second signal: shutting down now");
+        signalled.shutdown.cancel();
     });
     server::serve(state, app, listener).await
 }
@@ -42,8 +52,9 @@ async fn main() -> anyhow::Result<()> {
 async fn shutdown_signal() {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
+        _ = int.recv() => {}
         _ = term.recv() => {}
     }
 }

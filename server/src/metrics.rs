@@ -70,4 +70,9 @@ impl ServerMetrics {
         }
         Ok(m)
     }
+
+    /// Counts a refused request or frame (`reason`: queue_full, bad_request, too_large, …).
+    pub fn reject(&self, reason: &str) {
+        self.rejected.with_label_values(&[reason]).inc();
+    }
 }

@@ -1,235 +1,187 @@
-//! The JSON shapes of the API (REST bodies and WebSocket frames) and their mapping to and
-//! from the execution core's types.
+//! Between the API's JSON shapes (`warmrun_api`) and the execution core's types (`pool`):
+//! one conversion per pair, and output bytes turned into whole UTF-8 text.
+//!
+//! Both sides are foreign to this crate, so the conversions are the local traits
+//! [`ToApi`] and [`ToPool`] rather than `From`.
 
-use crate::error::ApiError;
-use pool::{CompileReport, File, LimitOverrides, RunOutcome, RunRequest, RunResult, TtySize};
-use serde::{Deserialize, Serialize};
+use pool::{CompileReport, RunOutcome, RunRequest, RunResult, TtySize};
+use warmrun_api::{
+    CompileJson, ExitJson, File, Invalid, LimitOverrides, Limits, RunBody, RunFrame, RunResultJson,
+};
 
 /// Default terminal size for tty runs that do not say.
 const DEFAULT_TTY: TtySize = TtySize { cols: 80, rows: 24 };
 
-/// A run as clients describe it (`POST /api/v1/runs`, `POST /api/v1/submissions`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RunBody {
-    pub language: String,
-    #[serde(default)]
-    pub code: Option<String>,
-    #[serde(default)]
-    pub files: Option<Vec<File>>,
-    #[serde(default)]
-    pub stdin: Option<String>,
-    #[serde(default)]
-    pub args: Vec<String>,
-    #[serde(default)]
-    pub limits: LimitOverrides,
+// The API promises clients the limits the engine enforces.
+const _: () = assert!(warmrun_api::MAX_FILES == pool::run::MAX_FILES);
+const _: () = assert!(warmrun_api::MAX_CODE_BYTES == pool::run::MAX_CODE_BYTES);
+const _: () = assert!(warmrun_api::MAX_STDIN_BYTES == pool::run::MAX_STDIN_BYTES);
+
+/// A core type as the API shows it.
+pub trait ToApi {
+    type Api;
+    fn to_api(&self) -> Self::Api;
 }
 
-/// The API's rule for a program: exactly one of `code` and a non-empty `files`.
-pub fn check_code_or_files(
-    code: &Option<String>,
-    files: &Option<Vec<File>>,
-) -> Result<(), ApiError> {
-    match (code, files) {
-        (Some(_), None) => Ok(()),
-        (None, Some(files)) if !files.is_empty() => Ok(()),
-        (None, Some(_)) => Err(ApiError::bad_request("files must not be empty")),
-        (Some(_), Some(_)) => Err(ApiError::bad_request("give either code or files, not both")),
-        (None, None) => Err(ApiError::bad_request("code or files is required")),
+/// An API type as the core takes it.
+pub trait ToPool {
+    type Pool;
+    fn to_pool(self) -> Self::Pool;
+}
+
+impl ToApi for pool::Verdict {
+    type Api = warmrun_api::Verdict;
+    fn to_api(&self) -> warmrun_api::Verdict {
+        use warmrun_api::Verdict as V;
+        match self {
+            pool::Verdict::Ok => V::Ok,
+            pool::Verdict::RuntimeError => V::RuntimeError,
+            pool::Verdict::CompileError => V::CompileError,
+            pool::Verdict::TimeLimit => V::TimeLimit,
+            pool::Verdict::CpuLimit => V::CpuLimit,
+            pool::Verdict::MemoryLimit => V::MemoryLimit,
+            pool::Verdict::OutputLimit => V::OutputLimit,
+            pool::Verdict::Killed => V::Killed,
+            pool::Verdict::InternalError => V::InternalError,
+        }
     }
 }
 
-impl RunBody {
-    /// The core's request; exactly one of `code` and `files` must be given.
-    pub fn into_request(self) -> Result<RunRequest, ApiError> {
-        check_code_or_files(&self.code, &self.files)?;
-        let files = match (self.code, self.files) {
-            (Some(code), _) => vec![File {
-                name: String::new(),
-                content: code,
-            }],
-            (None, files) => files.unwrap_or_default(),
-        };
-        if self.args.len() > 64 || self.args.iter().map(String::len).sum::<usize>() > 16 * 1024 {
-            return Err(ApiError::bad_request("at most 64 args of 16 KiB in all"));
+impl ToApi for pool::LeaseKind {
+    type Api = warmrun_api::LeaseKind;
+    fn to_api(&self) -> warmrun_api::LeaseKind {
+        match self {
+            pool::LeaseKind::Warm => warmrun_api::LeaseKind::Warm,
+            pool::LeaseKind::Cold => warmrun_api::LeaseKind::Cold,
+            pool::LeaseKind::Queued => warmrun_api::LeaseKind::Queued,
         }
+    }
+}
+
+impl ToApi for CompileReport {
+    type Api = CompileJson;
+    fn to_api(&self) -> CompileJson {
+        CompileJson {
+            verdict: self.exit.verdict.to_api(),
+            exit_code: self.exit.exit_code,
+            signal: self.exit.signal,
+            wall_ms: self.exit.wall_ms,
+            stdout: String::from_utf8_lossy(&self.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&self.stderr).into_owned(),
+        }
+    }
+}
+
+impl ToApi for RunOutcome {
+    type Api = ExitJson;
+    fn to_api(&self) -> ExitJson {
+        ExitJson {
+            verdict: self.exit.verdict.to_api(),
+            exit_code: self.exit.exit_code,
+            signal: self.exit.signal,
+            wall_ms: self.exit.wall_ms,
+            cpu_ms: self.exit.cpu_ms,
+            memory_kb: self.exit.memory_kb,
+            truncated: self.exit.truncated,
+            lease: self.lease.to_api(),
+            total_ms: self.total_ms,
+        }
+    }
+}
+
+impl ToApi for RunResult {
+    type Api = RunResultJson;
+    fn to_api(&self) -> RunResultJson {
+        RunResultJson {
+            exit: self.outcome.to_api(),
+            stdout: String::from_utf8_lossy(&self.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&self.stderr).into_owned(),
+            compile: self.compile.as_ref().map(ToApi::to_api),
+        }
+    }
+}
+
+impl ToApi for pool::Limits {
+    type Api = Limits;
+    fn to_api(&self) -> Limits {
+        Limits {
+            wall_ms: self.wall_ms,
+            cpu_ms: self.cpu_ms,
+            memory_mb: self.memory_mb,
+            output_kb: self.output_kb,
+            compile_wall_ms: self.compile_wall_ms,
+        }
+    }
+}
+
+impl ToApi for pool::Language {
+    type Api = warmrun_api::Language;
+    fn to_api(&self) -> warmrun_api::Language {
+        warmrun_api::Language {
+            id: self.id.to_string(),
+            name: self.name.clone(),
+            version: self.version.clone(),
+            file: self.file.clone(),
+            aliases: self.aliases.clone(),
+            compiled: !self.compile.is_empty(),
+            example: self.example.clone(),
+            limits: self.limits.to_api(),
+        }
+    }
+}
+
+impl ToPool for LimitOverrides {
+    type Pool = pool::LimitOverrides;
+    fn to_pool(self) -> pool::LimitOverrides {
+        pool::LimitOverrides {
+            wall_ms: self.wall_ms,
+            cpu_ms: self.cpu_ms,
+            memory_mb: self.memory_mb,
+            output_kb: self.output_kb,
+            compile_wall_ms: self.compile_wall_ms,
+        }
+    }
+}
+
+impl ToPool for File {
+    type Pool = pool::File;
+    fn to_pool(self) -> pool::File {
+        pool::File {
+            name: self.name,
+            content: self.content,
+        }
+    }
+}
+
+impl ToPool for RunBody {
+    type Pool = Result<RunRequest, Invalid>;
+    /// A batch run (stdin closed after `stdin`), once the body follows the API's rules.
+    fn to_pool(mut self) -> Result<RunRequest, Invalid> {
+        self.validate()?;
+        let files = self.take_files();
         Ok(RunRequest {
             language: self.language,
-            files,
+            files: files.into_iter().map(ToPool::to_pool).collect(),
             stdin: self.stdin.unwrap_or_default().into_bytes(),
             close_stdin: true,
             args: self.args,
             tty: None,
-            limits: self.limits,
+            limits: self.limits.to_pool(),
         })
     }
 }
 
-/// The compile step's result as the API reports it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct CompileJson {
-    pub verdict: String,
-    pub exit_code: Option<i32>,
-    pub signal: Option<i32>,
-    pub wall_ms: u64,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl From<&CompileReport> for CompileJson {
-    fn from(c: &CompileReport) -> CompileJson {
-        CompileJson {
-            verdict: c.exit.verdict.as_str().into(),
-            exit_code: c.exit.exit_code,
-            signal: c.exit.signal,
-            wall_ms: c.exit.wall_ms,
-            stdout: String::from_utf8_lossy(&c.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&c.stderr).into_owned(),
-        }
-    }
-}
-
-/// How a run ended, without its output (the `exit` frame; flattened into results).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct ExitJson {
-    pub verdict: String,
-    pub exit_code: Option<i32>,
-    pub signal: Option<i32>,
-    pub wall_ms: u64,
-    pub cpu_ms: u64,
-    pub memory_kb: u64,
-    pub truncated: bool,
-    /// warm, cold or queued.
-    pub lease: String,
-    pub total_ms: u64,
-}
-
-impl From<&RunOutcome> for ExitJson {
-    fn from(o: &RunOutcome) -> ExitJson {
-        ExitJson {
-            verdict: o.exit.verdict.as_str().into(),
-            exit_code: o.exit.exit_code,
-            signal: o.exit.signal,
-            wall_ms: o.exit.wall_ms,
-            cpu_ms: o.exit.cpu_ms,
-            memory_kb: o.exit.memory_kb,
-            truncated: o.exit.truncated,
-            lease: o.lease.as_str().into(),
-            total_ms: o.total_ms,
-        }
-    }
-}
-
-/// A finished run (`POST /api/v1/runs`, finished submissions).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct RunResultJson {
-    #[serde(flatten)]
-    pub exit: ExitJson,
-    pub stdout: String,
-    pub stderr: String,
-    pub compile: Option<CompileJson>,
-}
-
-impl From<&RunResult> for RunResultJson {
-    fn from(r: &RunResult) -> RunResultJson {
-        RunResultJson {
-            exit: (&r.outcome).into(),
-            stdout: String::from_utf8_lossy(&r.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&r.stderr).into_owned(),
-            compile: r.compile.as_ref().map(Into::into),
-        }
-    }
-}
-
-/// A frame from a WebSocket client.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-pub enum ClientFrame {
-    Run {
-        language: String,
-        #[serde(default)]
-        code: Option<String>,
-        #[serde(default)]
-        files: Option<Vec<File>>,
-        #[serde(default)]
-        stdin: Option<String>,
-        #[serde(default)]
-        args: Vec<String>,
-        #[serde(default)]
-        limits: LimitOverrides,
-        #[serde(default)]
-        tty: bool,
-        #[serde(default)]
-        cols: Option<u16>,
-        #[serde(default)]
-        rows: Option<u16>,
-    },
-    Stdin {
-        data: String,
-    },
-    Eof {},
-    Kill {},
-    Resize {
-        cols: u16,
-        rows: u16,
-    },
-}
-
-impl ClientFrame {
-    /// For a `run` frame: the core's request (stdin stays open for the session).
-    pub fn into_run_request(self) -> Option<Result<RunRequest, ApiError>> {
-        let ClientFrame::Run {
-            language,
-            code,
-            files,
-            stdin,
-            args,
-            limits,
-            tty,
-            cols,
-            rows,
-        } = self
-        else {
-            return None;
-        };
-        let body = RunBody {
-            language,
-            code,
-            files,
-            stdin,
-            args,
-            limits,
-        };
-        Some(body.into_request().map(|mut req| {
-            req.close_stdin = false;
-            req.tty = tty.then(|| TtySize {
-                cols: cols.unwrap_or(DEFAULT_TTY.cols).clamp(1, 1000),
-                rows: rows.unwrap_or(DEFAULT_TTY.rows).clamp(1, 1000),
-            });
-            req
-        }))
-    }
-}
-
-/// A frame to a WebSocket client.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum ServerFrame {
-    Queued { position: usize },
-    Compile(CompileJson),
-    Started,
-    Stdout { data: String },
-    Stderr { data: String },
-    Exit(ExitJson),
-    Error { code: String, message: String },
-}
-
-impl From<&ApiError> for ServerFrame {
-    fn from(e: &ApiError) -> ServerFrame {
-        ServerFrame::Error {
-            code: e.code.into(),
-            message: e.message.clone(),
-        }
+impl ToPool for RunFrame {
+    type Pool = Result<RunRequest, Invalid>;
+    /// An interactive run: stdin stays open for the session's `stdin` frames.
+    fn to_pool(self) -> Result<RunRequest, Invalid> {
+        let mut req = self.run.to_pool()?;
+        req.close_stdin = false;
+        req.tty = self.tty.then(|| TtySize {
+            cols: self.cols.unwrap_or(DEFAULT_TTY.cols).clamp(1, 1000),
+            rows: self.rows.unwrap_or(DEFAULT_TTY.rows).clamp(1, 1000),
+        });
+        Ok(req)
     }
 }
 
@@ -292,14 +244,37 @@ mod tests {
     }
 
     #[test]
-    fn frames_parse() {
-        let f: ClientFrame =
-            serde_json::from_str(r#"{"type":"run","language":"python","code":"print(1)"}"#)
-                .unwrap();
-        assert!(f.into_run_request().unwrap().is_ok());
-        assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"nope"}"#).is_err());
-        assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"eof","x":1}"#).is_err());
-        let out = serde_json::to_string(&ServerFrame::Queued { position: 2 }).unwrap();
-        assert_eq!(out, r#"{"type":"queued","position":2}"#);
+    fn every_split_point_gives_the_same_text() {
+        let s = "a€😀é".as_bytes();
+        for cut in 0..=s.len() {
+            let mut c = Utf8Chunker::default();
+            let first = c.push(&s[..cut]);
+            assert!(!first.contains('\u{FFFD}'), "{cut}");
+            let text = first + &c.push(&s[cut..]) + &c.finish();
+            assert_eq!(text, "a€😀é", "{cut}");
+        }
+    }
+
+    #[test]
+    fn run_frames_become_interactive_requests() {
+        let frame: warmrun_api::ClientFrame = serde_json::from_str(
+            r#"{"type":"run","language":"python","code":"print(1)","tty":true,"cols":5000}"#,
+        )
+        .unwrap();
+        let warmrun_api::ClientFrame::Run(frame) = frame else {
+            panic!("a run frame")
+        };
+        let req = frame.to_pool().unwrap();
+        assert!(!req.close_stdin);
+        assert_eq!(
+            req.tty,
+            Some(TtySize {
+                cols: 1000,
+                rows: 24
+            })
+        );
+        assert_eq!(req.files[0].name, "");
+        let body: RunBody = serde_json::from_str(r#"{"language":"python"}"#).unwrap();
+        assert!(body.to_pool().is_err());
     }
 }

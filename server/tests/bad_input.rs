@@ -211,3 +211,89 @@ fn bad_frames_get_error_frames_and_the_socket_stays_usable() {
         assert_eq!(out, "still fine\n", "{frames:?}");
     });
 }
+
+/// Sends `head` and then all of `body` before reading anything, as Python's urllib and
+/// requests do; returns the status and the JSON body of the answer.
+async fn send_whole_then_read(
+    s: &TestServer,
+    head: String,
+    body: &[u8],
+) -> (u16, serde_json::Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    // A broken pipe here is the bug: the server closed before reading the body.
+    tcp.write_all(body)
+        .await
+        .expect("the server reads the whole body");
+    tcp.flush().await.unwrap();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 8192];
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    // Read until the end of the JSON body (the connection may stay open).
+    loop {
+        let n = tokio::time::timeout_at(deadline, tcp.read(&mut buf))
+            .await
+            .expect("an answer in time")
+            .unwrap();
+        answer.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&answer);
+        if n == 0 || text.contains("\r\n\r\n") && text.trim_end().ends_with('}') {
+            break;
+        }
+    }
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {text:?}"));
+    let json = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    (status, serde_json::from_str(json).unwrap_or_default())
+}
+
+#[test]
+fn oversize_bodies_get_a_readable_413() {
+    let s = shared();
+    rt().block_on(async {
+        // 10 MB against the 2 MiB limit: the whole body is written before the answer is read.
+        let body = vec![b'x'; 10_000_000];
+        for (path, ctype) in [
+            ("/api/v1/runs", "application/json"),
+            ("/api/v2/execute", "text/plain"),
+        ] {
+            let head = format!(
+                "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                s.addr,
+                body.len()
+            );
+            let (status, answer) = send_whole_then_read(s, head, &body).await;
+            assert_eq!(status, 413, "{path}: {answer}");
+            assert_eq!(answer["error"]["code"], "too_large", "{path}: {answer}");
+        }
+        // The same without a length: chunked.
+        let mut chunked = Vec::new();
+        for chunk in body.chunks(1 << 20) {
+            chunked.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+            chunked.extend_from_slice(chunk);
+            chunked.extend_from_slice(b"\r\n");
+        }
+        chunked.extend_from_slice(b"0\r\n\r\n");
+        let head = format!(
+            "POST /api/v1/runs HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+            s.addr
+        );
+        let (status, answer) = send_whole_then_read(s, head, &chunked).await;
+        assert_eq!(status, 413, "chunked: {answer}");
+        assert_eq!(answer["error"]["code"], "too_large", "chunked: {answer}");
+        // A body within the limit still runs, chunked or not.
+        let ok = json!({"language": "bash", "code": "echo small"}).to_string();
+        let head = format!(
+            "POST /api/v1/runs HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+            s.addr
+        );
+        let small = format!("{:x}\r\n{ok}\r\n0\r\n\r\n", ok.len());
+        let (status, answer) = send_whole_then_read(s, head, small.as_bytes()).await;
+        assert_eq!((status, answer["stdout"].as_str()), (200, Some("small\n")), "{answer}");
+    });
+}

@@ -7,6 +7,7 @@ mod common;
 use common::*;
 use serde_json::{json, Value};
 use server::config::ServerConfig;
+use server::error::ApiError;
 use server::snippets::{NewSnippet, Snippets};
 use std::path::Path;
 
@@ -370,16 +371,10 @@ async fn exercise_store(store: &Snippets) {
     let got = store.load(&b.id).await.unwrap();
     assert_eq!(got.files.unwrap()[0].content, "print(1)");
     assert!(got.code.is_none() && got.stdin.is_none() && got.output.is_none());
-    assert_eq!(
-        store
-            .load("zzzzzzzzzzzz")
-            .await
-            .unwrap_err()
-            .status
-            .as_u16(),
-        404
-    );
-    assert_eq!(store.load("zz").await.unwrap_err().status.as_u16(), 400);
+    // The store's errors become HTTP errors in one place (server::error).
+    let status = |e: server::snippets::SnippetError| ApiError::from(e).status.as_u16();
+    assert_eq!(status(store.load("zzzzzzzzzzzz").await.unwrap_err()), 404);
+    assert_eq!(status(store.load("zz").await.unwrap_err()), 400);
     assert!(store.get("zzzzzzzzzzzz").await.unwrap().is_none());
 
     // Statistics, under a language name no other test uses.

@@ -1,5 +1,6 @@
 //! `/healthz`, `/readyz` and `/metrics`.
 
+use crate::error::ApiError;
 use crate::state::SharedState;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -13,25 +14,32 @@ pub async fn healthz() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// Docker answers and every pool has its minimum of warm containers.
+/// Ready for new work: not draining, Docker answers, every pool has its minimum of warm
+/// containers, and the node is not saturated (`ready_max_queue`). 503 otherwise, with the
+/// reasons: the balancer then sends new requests and sessions to other nodes.
 pub async fn readyz(State(state): State<SharedState>) -> (StatusCode, Json<serde_json::Value>) {
-    let pools = state.engine.status();
-    match state.engine.readiness().await {
-        Ok(()) => {
-            state.metrics.ready.set(1);
-            (
-                StatusCode::OK,
-                Json(json!({ "ready": true, "pools": pools })),
-            )
-        }
-        Err(problems) => {
-            state.metrics.ready.set(0);
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "ready": false, "problems": problems, "pools": pools })),
-            )
-        }
-    }
+    let r = state.readiness().await;
+    let status = if r.ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(json!({
+            "ready": r.ready,
+            "node": state.node.id,
+            "draining": r.draining,
+            "problems": r.problems,
+            "pools": state.engine.status(),
+        })),
+    )
+}
+
+/// `GET /api/v1/nodes`: the live nodes of the cluster (fresh heartbeats), by id.
+pub async fn nodes(State(state): State<SharedState>) -> Result<Json<serde_json::Value>, ApiError> {
+    let nodes = crate::cluster::nodes::list_live(state.snippets.db()).await?;
+    Ok(Json(json!({ "nodes": nodes })))
 }
 
 /// Prometheus text exposition of every metric.

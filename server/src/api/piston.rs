@@ -3,14 +3,17 @@
 
 use crate::error::ApiError;
 use crate::extract::{LenientJson, Metered};
+use crate::runner::{self, LiveEvent};
 use crate::state::SharedState;
+use crate::wire::ToPool;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use pool::{File, Language, LimitOverrides, RunEvent, RunRequest, Verdict};
+use pool::{Language, LimitOverrides, RunRequest, Verdict};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use warmrun_api::File;
 
 /// One runtime as Piston lists it.
 #[derive(Serialize)]
@@ -131,27 +134,21 @@ pub async fn execute(
     let LenientJson(body) = body?;
     let lang = find_runtime(state.engine.catalog(), &body.language, &body.version)?.clone();
     let req = to_request(&lang, body, &state.engine.config().max_limits)?;
-    let mut handle = state
-        .engine
-        .lease_and_start(req, &mut |_| {})
-        .await
-        .map_err(ApiError::from)?;
+    let mut live = runner::start(state.clone(), req, |_| {}).await?;
     let mut run = Stage::default();
     let mut compile = None;
     let mut exit = None;
-    while let Some(ev) = handle.events.recv().await {
+    while let Some(ev) = live.next().await {
         match ev {
-            RunEvent::Stdout(b) => {
-                let s = String::from_utf8_lossy(&b);
+            LiveEvent::Stdout(s) => {
                 run.stdout += &s;
                 run.output += &s;
             }
-            RunEvent::Stderr(b) => {
-                let s = String::from_utf8_lossy(&b);
+            LiveEvent::Stderr(s) => {
                 run.stderr += &s;
                 run.output += &s;
             }
-            RunEvent::Compiled(c) => {
+            LiveEvent::Compiled(c) => {
                 let mut stage = Stage {
                     stdout: String::from_utf8_lossy(&c.stdout).into_owned(),
                     stderr: String::from_utf8_lossy(&c.stderr).into_owned(),
@@ -161,21 +158,11 @@ pub async fn execute(
                 judge(&mut stage, &c.exit);
                 compile = Some(stage);
             }
-            RunEvent::Exit(o) => {
-                exit = Some(o);
-                break;
-            }
-            RunEvent::Queued { .. } | RunEvent::Started | RunEvent::WaitingForInput => {}
+            LiveEvent::Exit(o) => exit = Some(o),
+            LiveEvent::Started | LiveEvent::WaitingForInput => {}
         }
     }
-    let exit = exit.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "the run ended without a result",
-        )
-    })?;
-    state.record_run(lang.id.as_str(), &exit);
+    let exit = exit.expect("a live run ends with its exit");
     if exit.exit.verdict == Verdict::CompileError {
         // The program never ran: Piston reports an empty run stage.
         run.message = Some("compilation failed".into());
@@ -319,6 +306,7 @@ fn to_request(
         };
         files.push(File { name, content });
     }
+    warmrun_api::check_files(&files)?;
     let ms = |name: &str, v: Option<i64>, cap: u64| -> Result<Option<u64>, ApiError> {
         match v {
             None | Some(-1) => Ok(None),
@@ -368,7 +356,7 @@ fn to_request(
     };
     Ok(RunRequest {
         language: lang.id.to_string(),
-        files,
+        files: files.into_iter().map(ToPool::to_pool).collect(),
         stdin: body.stdin.unwrap_or_default().into_bytes(),
         close_stdin: true,
         args: body.args.unwrap_or_default(),

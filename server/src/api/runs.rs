@@ -2,11 +2,12 @@
 
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Metered};
+use crate::runner;
 use crate::state::SharedState;
-use crate::wire::{RunBody, RunResultJson};
+use crate::wire::ToPool;
 use axum::extract::State;
 use axum::Json;
-use pool::PoolError;
+use warmrun_api::{RunBody, RunResultJson};
 
 /// Runs the program and answers with its result.
 pub async fn create(
@@ -14,22 +15,6 @@ pub async fn create(
     _client: Metered,
     ApiJson(body): ApiJson<RunBody>,
 ) -> Result<Json<RunResultJson>, ApiError> {
-    let req = body.into_request()?;
-    let language = req.language.clone();
-    match state.engine.execute(req).await {
-        Ok(result) => {
-            state.record_run(&language, &result.outcome);
-            Ok(Json((&result).into()))
-        }
-        Err(e) => {
-            if matches!(e, PoolError::QueueFull(_)) {
-                state
-                    .metrics
-                    .rejected
-                    .with_label_values(&["queue_full"])
-                    .inc();
-            }
-            Err(e.into())
-        }
-    }
+    let req = body.to_pool()?;
+    Ok(Json(runner::collect(&state, req).await?))
 }

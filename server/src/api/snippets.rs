@@ -14,11 +14,15 @@ use axum::Json;
 pub async fn create(
     State(state): State<SharedState>,
     _client: Metered,
-    ApiJson(body): ApiJson<NewSnippet>,
+    ApiJson(body): ApiJson<serde_json::Value>,
 ) -> Result<(StatusCode, [(header::HeaderName, String); 1], Json<Created>), ApiError> {
     let created = state
         .snippets
-        .save(body, state.engine.catalog(), state.config.max_snippet_bytes)
+        .save(
+            new_snippet(body)?,
+            state.engine.catalog(),
+            state.config.max_snippet_bytes,
+        )
         .await?;
     let location = format!("/api/v1/snippets/{}", created.id);
     Ok((
@@ -26,6 +30,23 @@ pub async fn create(
         [(header::LOCATION, location)],
         Json(created),
     ))
+}
+
+/// The body as a `NewSnippet`. A saved output's verdict that is not one is a 400 like the
+/// snippet's other rules (not a 422 as a body of the wrong shape is).
+fn new_snippet(body: serde_json::Value) -> Result<NewSnippet, ApiError> {
+    serde_path_to_error::deserialize(body).map_err(|e| {
+        let path = e.path().to_string();
+        if path == "output.verdict" {
+            ApiError::bad_request(format!("{path}: {}", e.inner()))
+        } else {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+                format!("{path}: {}", e.inner()),
+            )
+        }
+    })
 }
 
 /// A snippet by id.

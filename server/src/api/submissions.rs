@@ -1,30 +1,40 @@
 //! `POST /api/v1/submissions` and `GET /api/v1/submissions/{id}`: runs that answer at once
-//! with an id and are polled for their result.
+//! with an id and are polled for their result. The POST only stores a queued row; a node
+//! with a free worker claims and runs it (`crate::cluster::queue`), so any node of a
+//! cluster may run it and any node answers the GET.
 
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Metered};
 use crate::state::SharedState;
-use crate::submissions::SubmissionState;
-use crate::wire::{RunBody, RunResultJson};
+use crate::wire::ToPool;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::json;
 use uuid::Uuid;
+use warmrun_api::RunBody;
 
-/// Accepts a run and starts it in the background.
+/// Checks a run and queues it.
 pub async fn create(
     State(state): State<SharedState>,
     _client: Metered,
-    ApiJson(body): ApiJson<RunBody>,
+    ApiJson(raw): ApiJson<serde_json::Value>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let req = body.into_request()?;
-    // Resolve the language now so an unknown one is refused here, not in the background.
+    // Checked here, like a run, so that a bad one is refused now and not in the background.
+    let body: RunBody = serde_json::from_value(raw.clone()).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            format!("Failed to deserialize the JSON body into the target type: {e}"),
+        )
+    })?;
+    let req = body.to_pool()?;
     state
         .engine
         .language(&req.language)
         .map_err(ApiError::from)?;
-    if state.submissions.len() >= state.config.max_submissions {
+    let stored = state.submissions.count().await?;
+    if stored >= state.config.max_submissions as i64 {
         return Err(ApiError {
             retry_after_s: Some(5),
             ..ApiError::new(
@@ -34,37 +44,15 @@ pub async fn create(
             )
         });
     }
-    let id = state.submissions.insert();
-    let language = req.language.clone();
-    let bg = state.clone();
-    tokio::spawn(async move {
-        match bg.engine.lease_and_start(req, &mut |_| {}).await {
-            Ok(handle) => {
-                bg.submissions.set(id, SubmissionState::Running);
-                let result = handle.collect().await;
-                bg.record_run(&language, &result.outcome);
-                bg.submissions.set(
-                    id,
-                    SubmissionState::Finished {
-                        result: Box::new(RunResultJson::from(&result)),
-                    },
-                );
-            }
-            Err(e) => bg.submissions.set(
-                id,
-                SubmissionState::Failed {
-                    error: ApiError::from(e).body()["error"].clone(),
-                },
-            ),
-        }
-    });
+    let id = state.submissions.insert(&raw.to_string()).await?;
+    state.queue.wake.notify_one();
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({ "id": id, "status": "queued" })),
     ))
 }
 
-/// A submission's status, with its result once finished.
+/// A submission's status, with its result once finished (`node`: who claimed it).
 pub async fn get(
     State(state): State<SharedState>,
     Path(id): Path<String>,
@@ -72,11 +60,9 @@ pub async fn get(
     let id: Uuid = id
         .parse()
         .map_err(|_| ApiError::bad_request(format!("{id:?} is not a submission id")))?;
-    let sub = state
-        .submissions
-        .get(&id)
-        .ok_or_else(|| ApiError::not_found(format!("no submission {id} (it may have expired)")))?;
-    let mut body = serde_json::to_value(&sub).expect("serializable");
-    body["id"] = json!(id);
-    Ok(Json(body))
+    let sub =
+        state.submissions.get(id).await?.ok_or_else(|| {
+            ApiError::not_found(format!("no submission {id} (it may have expired)"))
+        })?;
+    Ok(Json(sub.to_json()?))
 }

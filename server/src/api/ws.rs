@@ -4,8 +4,9 @@
 use crate::error::ApiError;
 use crate::extract::Metered;
 use crate::rate_limit::Client;
+use crate::runner::{self, LiveEvent, LiveRun};
 use crate::state::{SessionSlot, SharedState};
-use crate::wire::{ClientFrame, ServerFrame, Utf8Chunker};
+use crate::wire::{ToApi, ToPool};
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket};
 use axum::extract::{State, WebSocketUpgrade};
@@ -13,13 +14,14 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use futures_util::stream::{SplitSink, StreamExt};
 use futures_util::SinkExt;
-use pool::{PoolError, RunControl, RunEvent, RunHandle, TtySize};
+use pool::{RunControl, TtySize};
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tracing::{info, Instrument};
 use uuid::Uuid;
+use warmrun_api::{ClientFrame, ExitJson, QueuePosition, RunFrame, ServerFrame};
 
 /// Accepts the upgrade, counting the socket against its client's rate and session limits.
 pub async fn upgrade(
@@ -77,7 +79,7 @@ pub async fn upgrade(
         }))
 }
 
-type Leasing = Pin<Box<dyn Future<Output = Result<RunHandle, PoolError>> + Send>>;
+type Leasing = Pin<Box<dyn Future<Output = Result<LiveRun, ApiError>> + Send>>;
 
 /// Where the session's current run is.
 enum Phase {
@@ -86,18 +88,11 @@ enum Phase {
     /// Waiting for a container; controls received meanwhile are kept for the run.
     Leasing {
         fut: Leasing,
-        positions: mpsc::UnboundedReceiver<usize>,
+        positions: mpsc::UnboundedReceiver<QueuePosition>,
         pending: Vec<RunControl>,
-        /// As the client named it, for the statistics.
-        language: String,
     },
-    /// Running; output is re-assembled into whole UTF-8 characters per stream.
-    Running {
-        handle: RunHandle,
-        stdout: Utf8Chunker,
-        stderr: Utf8Chunker,
-        language: String,
-    },
+    /// Running.
+    Running(LiveRun),
 }
 
 /// One socket's session.
@@ -115,9 +110,9 @@ enum Wake {
     Shutdown,
     Socket(Option<Result<Message, axum::Error>>),
     Idle,
-    Position(Option<usize>),
-    Leased(Result<RunHandle, PoolError>),
-    Event(Option<RunEvent>),
+    Position(Option<QueuePosition>),
+    Leased(Result<LiveRun, ApiError>),
+    Event(Option<LiveEvent>),
 }
 
 impl Session {
@@ -175,10 +170,16 @@ impl Session {
     }
 
     async fn next(&mut self, idle: Duration) -> Wake {
+        // Draining (issue 17): a session without a run closes as soon as the node drains;
+        // one with a run gets its output and exit first (the run was accepted), and is cut
+        // only when the grace period ends (`shutdown`).
+        let draining = self.state.draining.clone();
         let shutdown = self.state.shutdown.clone();
         let socket = tokio::time::timeout(idle, self.rx.next());
         match &mut self.phase {
             Phase::Idle => tokio::select! {
+                biased;
+                _ = draining.cancelled() => Wake::Shutdown,
                 _ = shutdown.cancelled() => Wake::Shutdown,
                 m = socket => m.map_or(Wake::Idle, Wake::Socket),
             },
@@ -188,11 +189,11 @@ impl Session {
                 p = positions.recv() => Wake::Position(p),
                 r = fut => Wake::Leased(r),
             },
-            Phase::Running { handle, .. } => tokio::select! {
+            Phase::Running(run) => tokio::select! {
                 _ = shutdown.cancelled() => Wake::Shutdown,
                 // A running program is not idleness: a quiet socket just loops.
                 m = socket => m.map_or(Wake::Position(None), Wake::Socket),
-                ev = handle.events.recv() => Wake::Event(ev),
+                ev = run.next() => Wake::Event(ev),
             },
         }
     }
@@ -204,7 +205,7 @@ impl Session {
     }
 
     async fn error(&mut self, e: &ApiError) -> bool {
-        self.send(&ServerFrame::from(e)).await
+        self.send(&e.frame()).await
     }
 
     async fn on_message(&mut self, msg: Message) -> bool {
@@ -245,7 +246,7 @@ impl Session {
             }
         };
         let control = match frame {
-            ClientFrame::Run { .. } => return self.start_run(frame).await,
+            ClientFrame::Run(run) => return self.start_run(run).await,
             ClientFrame::Stdin { data } => RunControl::Stdin(data.into_bytes()),
             ClientFrame::Eof {} => RunControl::Eof,
             ClientFrame::Kill {} => RunControl::Kill,
@@ -255,8 +256,8 @@ impl Session {
             }),
         };
         match &mut self.phase {
-            Phase::Running { handle, .. } => {
-                let _ = handle.controls.send(control);
+            Phase::Running(run) => {
+                run.control(control);
                 true
             }
             Phase::Leasing { .. } if control == RunControl::Kill => {
@@ -280,14 +281,10 @@ impl Session {
     }
 
     fn reject(&self, reason: &str) {
-        self.state
-            .metrics
-            .rejected
-            .with_label_values(&[reason])
-            .inc();
+        self.state.metrics.reject(reason);
     }
 
-    async fn start_run(&mut self, frame: ClientFrame) -> bool {
+    async fn start_run(&mut self, frame: RunFrame) -> bool {
         if !matches!(self.phase, Phase::Idle) {
             return self
                 .error(&ApiError::new(
@@ -305,124 +302,66 @@ impl Session {
                 .inc();
             return self.error(&e).await;
         }
-        let req = match frame.into_run_request().expect("a run frame") {
+        let req = match frame.to_pool() {
             Ok(r) => r,
             Err(e) => {
                 self.reject("bad_request");
-                return self.error(&e).await;
+                return self.error(&e.into()).await;
             }
         };
-        let engine = self.state.engine.clone();
-        let language = req.language.clone();
         let (pos_tx, positions) = mpsc::unbounded_channel();
-        let fut: Leasing = Box::pin(async move {
-            engine
-                .lease_and_start(req, &mut move |p| {
-                    let _ = pos_tx.send(p);
-                })
-                .await
-        });
+        let fut: Leasing = Box::pin(runner::start(self.state.clone(), req, move |p| {
+            let _ = pos_tx.send(p);
+        }));
         self.phase = Phase::Leasing {
             fut,
             positions,
             pending: Vec::new(),
-            language,
         };
         true
     }
 
-    async fn on_leased(&mut self, result: Result<RunHandle, PoolError>) -> bool {
-        let (pending, language) = match std::mem::replace(&mut self.phase, Phase::Idle) {
-            Phase::Leasing {
-                pending, language, ..
-            } => (pending, language),
-            _ => (Vec::new(), String::new()),
+    async fn on_leased(&mut self, result: Result<LiveRun, ApiError>) -> bool {
+        let pending = match std::mem::replace(&mut self.phase, Phase::Idle) {
+            Phase::Leasing { pending, .. } => pending,
+            _ => Vec::new(),
         };
         match result {
-            Ok(handle) => {
+            Ok(run) => {
                 for c in pending {
-                    let _ = handle.controls.send(c);
+                    run.control(c);
                 }
-                self.phase = Phase::Running {
-                    handle,
-                    stdout: Utf8Chunker::default(),
-                    stderr: Utf8Chunker::default(),
-                    language,
-                };
+                self.phase = Phase::Running(run);
                 true
             }
-            Err(e) => {
-                if matches!(e, PoolError::QueueFull(_)) {
-                    self.reject("queue_full");
-                } else if matches!(
-                    e,
-                    PoolError::InvalidRequest(_) | PoolError::UnknownLanguage(_)
-                ) {
-                    self.reject("bad_request");
-                }
-                self.error(&ApiError::from(e)).await
-            }
+            Err(e) => self.error(&e).await,
         }
     }
 
-    async fn on_event(&mut self, ev: Option<RunEvent>) -> bool {
-        let Phase::Running {
-            stdout,
-            stderr,
-            language,
-            ..
-        } = &mut self.phase
-        else {
-            return true;
-        };
+    async fn on_event(&mut self, ev: Option<LiveEvent>) -> bool {
         let frame = match ev {
-            Some(RunEvent::Queued { position }) => ServerFrame::Queued { position },
-            Some(RunEvent::Compiled(c)) => ServerFrame::Compile((&c).into()),
-            Some(RunEvent::Started) => ServerFrame::Started,
-            Some(RunEvent::Stdout(b)) => ServerFrame::Stdout {
-                data: stdout.push(&b),
-            },
-            Some(RunEvent::Stderr(b)) => ServerFrame::Stderr {
-                data: stderr.push(&b),
-            },
-            Some(RunEvent::Exit(outcome)) => {
-                self.state.record_run(language, &outcome);
-                let (rest_out, rest_err) = (stdout.finish(), stderr.finish());
+            Some(LiveEvent::Compiled(c)) => ServerFrame::Compile(c.to_api()),
+            Some(LiveEvent::Started) => ServerFrame::Started,
+            Some(LiveEvent::Stdout(data)) => ServerFrame::Stdout { data },
+            Some(LiveEvent::Stderr(data)) => ServerFrame::Stderr { data },
+            Some(LiveEvent::Exit(outcome)) => {
                 self.phase = Phase::Idle;
-                if !rest_out.is_empty() && !self.send(&ServerFrame::Stdout { data: rest_out }).await
-                {
-                    return false;
-                }
-                if !rest_err.is_empty() && !self.send(&ServerFrame::Stderr { data: rest_err }).await
-                {
-                    return false;
-                }
-                ServerFrame::Exit((&outcome).into())
+                ServerFrame::Exit(outcome.to_api())
             }
-            None => {
-                self.phase = Phase::Idle;
-                ServerFrame::Error {
-                    code: "internal".into(),
-                    message: "the run ended without a result".into(),
-                }
-            }
+            // Only after the exit, when the session is idle again.
+            None => return true,
         };
-        if let ServerFrame::Stdout { data } | ServerFrame::Stderr { data } = &frame {
-            if data.is_empty() {
-                return true;
-            }
-        }
         self.send(&frame).await
     }
 }
 
 /// The exit of a run killed while it was still waiting for a container.
-fn killed_in_queue() -> crate::wire::ExitJson {
-    (&pool::RunOutcome {
+fn killed_in_queue() -> ExitJson {
+    pool::RunOutcome {
         exit: pool::ExitReport::unmeasured(pool::Verdict::Killed),
         lease: pool::LeaseKind::Queued,
         lease_ms: 0,
         total_ms: 0,
-    })
-        .into()
+    }
+    .to_api()
 }

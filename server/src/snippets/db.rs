@@ -1,6 +1,7 @@
 //! The SQL side: connecting (SQLite file or PostgreSQL), embedded migrations, and the few
 //! queries the store needs. Queries are plain SQL checked at run time; the same text runs on
-//! both backends (`$1` placeholders work in SQLite too).
+//! both backends (`$1` placeholders work in SQLite too). The one pool is shared with the
+//! cluster state (`crate::cluster`: submissions, node heartbeats).
 
 use futures_util::future::BoxFuture;
 use sqlx::error::BoxDynError;
@@ -11,17 +12,30 @@ use sqlx::{PgPool, Row, SqlitePool};
 use std::borrow::Cow;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// File name of the embedded SQLite database inside `data_dir`.
 pub const SQLITE_FILE: &str = "warmrun.db";
 
-/// The migrations, embedded: (version, description, SQL).
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "snippets and run stats",
-    include_str!("../../migrations/0001_snippets_and_run_stats.sql"),
-)];
+/// The migrations, embedded: (version, description, SQLite SQL, PostgreSQL SQL). Version
+/// 1 is portable; later ones have a file per backend (`migrations/{sqlite,postgres}/`).
+/// An applied migration must never change: sqlx checks their checksums at start.
+const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
+    (
+        1,
+        "snippets and run stats",
+        include_str!("../../migrations/0001_snippets_and_run_stats.sql"),
+        include_str!("../../migrations/0001_snippets_and_run_stats.sql"),
+    ),
+    (
+        2,
+        "cluster: submissions and node heartbeats",
+        include_str!("../../migrations/sqlite/0002_cluster.sql"),
+        include_str!("../../migrations/postgres/0002_cluster.sql"),
+    ),
+];
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -46,9 +60,17 @@ impl StoreError {
     }
 }
 
-/// A connection pool to one of the two backends.
+/// A connection pool to one of the two backends, and the database's clock.
 #[derive(Clone, Debug)]
-pub enum Db {
+pub struct Db {
+    pub(crate) backend: Backend,
+    /// Database clock minus this machine's clock, in ms (see [`Db::now_ms`]).
+    skew_ms: Arc<AtomicI64>,
+}
+
+/// The concrete pool.
+#[derive(Clone, Debug)]
+pub enum Backend {
     Sqlite(SqlitePool),
     Postgres(PgPool),
 }
@@ -57,12 +79,13 @@ pub enum Db {
 /// compiled once per backend, so it may only use what both support.
 macro_rules! with_pool {
     ($db:expr, $pool:ident => $body:expr) => {
-        match $db {
-            Db::Sqlite($pool) => $body,
-            Db::Postgres($pool) => $body,
+        match &$db.backend {
+            $crate::snippets::db::Backend::Sqlite($pool) => $body,
+            $crate::snippets::db::Backend::Postgres($pool) => $body,
         }
     };
 }
+pub(crate) use with_pool;
 
 /// A stored snippet row.
 pub struct SnippetRow {
@@ -108,12 +131,12 @@ impl Db {
                     .acquire_timeout(Duration::from_secs(5))
                     .connect_with(opts)
                     .await?;
-                (Db::Postgres(pool), what)
+                (Backend::Postgres(pool), what)
             }
             Some(u) if u.starts_with("sqlite:") => {
                 let opts = SqliteConnectOptions::from_str(u)?;
                 let what = format!("sqlite {}", opts.get_filename().display());
-                (Db::Sqlite(sqlite_pool(opts).await?), what)
+                (Backend::Sqlite(sqlite_pool(opts).await?), what)
             }
             Some(u) => {
                 let scheme = u.split(':').next().unwrap_or("");
@@ -133,19 +156,55 @@ impl Db {
                     .filename(&file)
                     .create_if_missing(true);
                 (
-                    Db::Sqlite(sqlite_pool(opts).await?),
+                    Backend::Sqlite(sqlite_pool(opts).await?),
                     format!("sqlite {}", file.display()),
                 )
             }
         };
+        let db = Db {
+            backend: db,
+            skew_ms: Arc::new(AtomicI64::new(0)),
+        };
         db.migrate().await?;
+        db.sync_clock().await?;
         Ok((db, what))
+    }
+
+    /// Whether this is PostgreSQL (several machines may share it) rather than SQLite.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.backend, Backend::Postgres(_))
     }
 
     /// Applies the embedded migrations not applied yet.
     async fn migrate(&self) -> Result<(), StoreError> {
-        let migrator = Migrator::new(Embedded).await?;
-        with_pool!(self, pool => migrator.run(pool).await?);
+        match &self.backend {
+            Backend::Sqlite(pool) => Migrator::new(Embedded::Sqlite).await?.run(pool).await?,
+            Backend::Postgres(pool) => Migrator::new(Embedded::Postgres).await?.run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Now, in ms since the Unix epoch, on the database's clock as last measured: nodes on
+    /// several machines compare heartbeat times, so they must share one clock.
+    pub fn now_ms(&self) -> i64 {
+        super::model::now_ms() + self.skew_ms.load(Ordering::Relaxed)
+    }
+
+    /// Measures the database clock against this machine's (PostgreSQL; SQLite is local).
+    /// Half the round trip is the error; good enough for heartbeats counted in seconds.
+    pub async fn sync_clock(&self) -> Result<(), StoreError> {
+        let Backend::Postgres(pool) = &self.backend else {
+            return Ok(());
+        };
+        let before = super::model::now_ms();
+        let db_now: i64 = sqlx::query_scalar(
+            "SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
+        )
+        .fetch_one(pool)
+        .await?;
+        let after = super::model::now_ms();
+        self.skew_ms
+            .store(db_now - (before + after) / 2, Ordering::Relaxed);
         Ok(())
     }
 
@@ -253,16 +312,23 @@ async fn sqlite_pool(opts: SqliteConnectOptions) -> Result<SqlitePool, StoreErro
         .await?)
 }
 
-/// The embedded migrations as sqlx's migrator wants them.
-#[derive(Debug)]
-struct Embedded;
+/// The embedded migrations of one backend, as sqlx's migrator wants them.
+#[derive(Debug, Clone, Copy)]
+enum Embedded {
+    Sqlite,
+    Postgres,
+}
 
 impl<'s> MigrationSource<'s> for Embedded {
     fn resolve(self) -> BoxFuture<'s, Result<Vec<Migration>, BoxDynError>> {
-        Box::pin(async {
+        Box::pin(async move {
             Ok(MIGRATIONS
                 .iter()
-                .map(|&(version, description, sql)| {
+                .map(|&(version, description, sqlite, postgres)| {
+                    let sql = match self {
+                        Embedded::Sqlite => sqlite,
+                        Embedded::Postgres => postgres,
+                    };
                     Migration::new(
                         version,
                         Cow::Borrowed(description),

@@ -2,21 +2,21 @@
 //! a SQL store: the SQLite file `{data_dir}/warmrun.db` by default, PostgreSQL when
 //! `database_url` says so. Snippets are immutable: saving an edited one makes a new id.
 
-mod db;
+pub(crate) mod db;
 mod model;
 mod stats;
 
-pub use db::{StoreError, SQLITE_FILE};
+pub use db::{Db, StoreError, SQLITE_FILE};
+pub(crate) use model::format_rfc3339;
 pub use model::{
-    is_valid_id, new_id, share_url, Created, NewSnippet, Snippet, SnippetOutput, ValidSnippet,
-    ID_LEN, MAX_TITLE_CHARS,
+    is_valid_id, new_id, share_url, validate, SnippetError, ValidSnippet, ID_LEN, MAX_TITLE_CHARS,
 };
-pub use stats::{LanguageStats, Stats, VerdictShare};
+pub use warmrun_api::{
+    Created, LanguageStats, NewSnippet, Snippet, SnippetOutput, Stats, VerdictShare,
+};
 
 use crate::config::ServerConfig;
-use crate::error::ApiError;
-use db::Db;
-use model::{format_rfc3339, now_ms, StoredBody};
+use model::{now_ms, StoredBody};
 use pool::{Catalog, RunOutcome, Verdict};
 use stats::{Recorder, RunRecord};
 
@@ -41,14 +41,19 @@ impl Snippets {
         })
     }
 
+    /// The database connection pool, shared with the cluster state (submissions, nodes).
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
     /// Checks and saves a new snippet under a fresh id.
     pub async fn save(
         &self,
         new: NewSnippet,
         catalog: &Catalog,
         max_bytes: usize,
-    ) -> Result<Created, ApiError> {
-        let valid = new.validate(catalog, max_bytes)?;
+    ) -> Result<Created, SnippetError> {
+        let valid = validate(new, catalog, max_bytes)?;
         Ok(self.insert(valid).await?)
     }
 
@@ -75,18 +80,14 @@ impl Snippets {
         ))
     }
 
-    /// A snippet by id: 400 `bad_request` for a malformed id, 404 `not_found` for an
-    /// unknown one.
-    pub async fn load(&self, id: &str) -> Result<Snippet, ApiError> {
+    /// A snippet by id: `BadId` for a malformed id, `NotFound` for an unknown one.
+    pub async fn load(&self, id: &str) -> Result<Snippet, SnippetError> {
         if !is_valid_id(id) {
-            let shown: String = id.chars().take(40).collect();
-            return Err(ApiError::bad_request(format!(
-                "{shown:?} is not a snippet id ({ID_LEN} letters and digits)"
-            )));
+            return Err(SnippetError::BadId(id.chars().take(40).collect()));
         }
         self.get(id)
             .await?
-            .ok_or_else(|| ApiError::not_found(format!("no snippet {id}")))
+            .ok_or_else(|| SnippetError::NotFound(id.to_string()))
     }
 
     /// A snippet by id, if stored.

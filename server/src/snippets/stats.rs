@@ -5,7 +5,6 @@
 use super::db::{Db, StatsDelta, StatsRow};
 use super::model::{format_day, now_ms, utc_day};
 use super::StoreError;
-use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -13,6 +12,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use warmrun_api::{LanguageStats, Stats, Verdict, VerdictShare};
 
 /// Records waiting for the writer at most; more are dropped (and counted in the log).
 const QUEUE: usize = 8192;
@@ -185,42 +185,6 @@ fn aggregate(batch: Vec<RunRecord>) -> Vec<StatsDelta> {
     deltas
 }
 
-/// `GET /api/v1/stats`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Stats {
-    /// Finished runs counted.
-    pub total_runs: u64,
-    /// The window asked for (`?days=N`: today and the N−1 days before, UTC); null = all time.
-    pub days: Option<u32>,
-    /// First UTC day (`YYYY-MM-DD`) with a counted run in the window; null when none.
-    pub since: Option<String>,
-    /// Runs per verdict over all languages, most frequent first.
-    pub verdicts: Vec<VerdictShare>,
-    /// Runs per language, most frequent first.
-    pub languages: Vec<LanguageStats>,
-}
-
-/// Runs of one verdict and their share (0..1) of the runs around them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct VerdictShare {
-    pub verdict: String,
-    pub runs: u64,
-    pub share: f64,
-}
-
-/// One language's runs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LanguageStats {
-    pub language: String,
-    pub runs: u64,
-    /// Share (0..1) of all runs.
-    pub share: f64,
-    /// Mean wall time of the program inside the sandbox, milliseconds.
-    pub avg_wall_ms: f64,
-    /// This language's runs per verdict; shares are of this language's runs.
-    pub verdicts: Vec<VerdictShare>,
-}
-
 /// A share rounded to 4 decimals.
 fn share(part: u64, whole: u64) -> f64 {
     if whole == 0 {
@@ -229,7 +193,7 @@ fn share(part: u64, whole: u64) -> f64 {
     (part as f64 / whole as f64 * 10_000.0).round() / 10_000.0
 }
 
-fn shares(counts: BTreeMap<String, u64>, whole: u64) -> Vec<VerdictShare> {
+fn shares(counts: BTreeMap<Verdict, u64>, whole: u64) -> Vec<VerdictShare> {
     let mut v: Vec<VerdictShare> = counts
         .into_iter()
         .map(|(verdict, runs)| VerdictShare {
@@ -238,7 +202,11 @@ fn shares(counts: BTreeMap<String, u64>, whole: u64) -> Vec<VerdictShare> {
             runs,
         })
         .collect();
-    v.sort_by(|a, b| b.runs.cmp(&a.runs).then_with(|| a.verdict.cmp(&b.verdict)));
+    v.sort_by(|a, b| {
+        b.runs
+            .cmp(&a.runs)
+            .then_with(|| a.verdict.as_str().cmp(b.verdict.as_str()))
+    });
     v
 }
 
@@ -255,19 +223,27 @@ pub async fn load(db: &Db, days: Option<u32>) -> Result<Stats, StoreError> {
 fn summarize(rows: Vec<StatsRow>, days: Option<u32>) -> Stats {
     let mut total = 0u64;
     let mut first: Option<i64> = None;
-    let mut verdicts: BTreeMap<String, u64> = BTreeMap::new();
+    let mut verdicts: BTreeMap<Verdict, u64> = BTreeMap::new();
     // language -> (runs, wall_ms, verdicts)
-    let mut langs: BTreeMap<String, (u64, u64, BTreeMap<String, u64>)> = BTreeMap::new();
+    let mut langs: BTreeMap<String, (u64, u64, BTreeMap<Verdict, u64>)> = BTreeMap::new();
     for r in rows {
+        let Ok(verdict) = r.verdict.parse::<Verdict>() else {
+            // Written by another version of the server sharing the database.
+            tracing::warn!(
+                verdict = r.verdict,
+                "run statistics with an unknown verdict skipped"
+            );
+            continue;
+        };
         let runs = u64::try_from(r.runs).unwrap_or(0);
         let wall = u64::try_from(r.wall_ms).unwrap_or(0);
         total += runs;
         first = Some(first.map_or(r.first_day, |f| f.min(r.first_day)));
-        *verdicts.entry(r.verdict.clone()).or_default() += runs;
+        *verdicts.entry(verdict).or_default() += runs;
         let l = langs.entry(r.language).or_default();
         l.0 += runs;
         l.1 += wall;
-        *l.2.entry(r.verdict).or_default() += runs;
+        *l.2.entry(verdict).or_default() += runs;
     }
     let mut languages: Vec<LanguageStats> = langs
         .into_iter()

@@ -71,15 +71,23 @@ pub fn config(instance: &str, langs: &[&str]) -> ServerConfig {
 
 /// Starts a server with `cfg` and waits until its pools are warm.
 pub fn start(cfg: ServerConfig) -> TestServer {
+    start_serving(cfg).0
+}
+
+/// Starts a server with `cfg`, waits until its pools are warm, and returns the task that
+/// serves it too (it ends once the server has drained and removed its containers).
+pub fn start_serving(
+    cfg: ServerConfig,
+) -> (TestServer, tokio::task::JoinHandle<anyhow::Result<()>>) {
     rt().block_on(async {
         let listener = tokio::net::TcpListener::bind(cfg.listen).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let state = server::build_state(cfg).await.unwrap();
         let app = server::api_router(state.clone());
-        tokio::spawn(server::serve(state.clone(), app, listener));
+        let serving = tokio::spawn(server::serve(state.clone(), app, listener));
         let s = TestServer { addr, state };
         wait_ready(&s).await;
-        s
+        (s, serving)
     })
 }
 
