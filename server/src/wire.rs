@@ -43,6 +43,7 @@ impl ToApi for pool::Verdict {
             pool::Verdict::OutputLimit => V::OutputLimit,
             pool::Verdict::Killed => V::Killed,
             pool::Verdict::InternalError => V::InternalError,
+            pool::Verdict::IdleLimit => V::IdleLimit,
         }
     }
 }
@@ -110,6 +111,7 @@ impl ToApi for pool::Limits {
             memory_mb: self.memory_mb,
             output_kb: self.output_kb,
             compile_wall_ms: self.compile_wall_ms,
+            idle_ms: self.idle_ms,
         }
     }
 }
@@ -139,6 +141,7 @@ impl ToPool for LimitOverrides {
             memory_mb: self.memory_mb,
             output_kb: self.output_kb,
             compile_wall_ms: self.compile_wall_ms,
+            idle_ms: self.idle_ms,
         }
     }
 }

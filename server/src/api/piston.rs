@@ -348,6 +348,8 @@ fn to_request(
         memory_mb,
         output_kb: None,
         compile_wall_ms: ms("compile_timeout", body.compile_timeout, max.compile_wall_ms)?,
+        // Piston runs close stdin: they never wait for input.
+        idle_ms: None,
     };
     // A short wall limit must not be outlived by the (larger) default CPU limit either.
     let limits = LimitOverrides {
