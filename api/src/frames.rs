@@ -6,6 +6,8 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// A frame from the client.
+// A frame lives for one message; boxing the run would only cost its users a dereference.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientFrame {
@@ -95,6 +97,9 @@ pub enum ServerFrame {
     Stderr {
         data: String,
     },
+    /// The program is blocked reading its empty stdin: it waits for the person (once per
+    /// wait; again after it got input and blocked again). Not sent under gVisor.
+    WaitingForInput,
     /// The run is over.
     Exit(ExitJson),
     /// A refused frame or a run that could not start; the session goes on.

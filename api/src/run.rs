@@ -42,6 +42,9 @@ pub struct LimitOverrides {
     pub output_kb: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compile_wall_ms: Option<u64>,
+    /// Interactive runs: how long one wait for input may last (`idle_limit` past it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_ms: Option<u64>,
 }
 
 impl LimitOverrides {
@@ -59,6 +62,9 @@ pub struct Limits {
     pub memory_mb: u64,
     pub output_kb: u64,
     pub compile_wall_ms: u64,
+    /// Interactive runs: how long one wait for input may last; waiting is not run time.
+    #[serde(default)]
+    pub idle_ms: u64,
 }
 
 /// A run as clients describe it: the body of `POST /api/v1/runs` and

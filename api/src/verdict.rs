@@ -26,11 +26,13 @@ pub enum Verdict {
     Killed,
     /// The sandbox failed; not the program's fault.
     InternalError,
+    /// An interactive run waited for input longer than its idle limit.
+    IdleLimit,
 }
 
 impl Verdict {
     /// Every verdict.
-    pub const ALL: [Verdict; 9] = [
+    pub const ALL: [Verdict; 10] = [
         Verdict::Ok,
         Verdict::RuntimeError,
         Verdict::CompileError,
@@ -40,6 +42,7 @@ impl Verdict {
         Verdict::OutputLimit,
         Verdict::Killed,
         Verdict::InternalError,
+        Verdict::IdleLimit,
     ];
 
     /// The wire name, e.g. `time_limit`.
@@ -54,6 +57,7 @@ impl Verdict {
             Verdict::OutputLimit => "output_limit",
             Verdict::Killed => "killed",
             Verdict::InternalError => "internal_error",
+            Verdict::IdleLimit => "idle_limit",
         }
     }
 
@@ -66,6 +70,7 @@ impl Verdict {
                 | Verdict::MemoryLimit
                 | Verdict::OutputLimit
                 | Verdict::Killed
+                | Verdict::IdleLimit
         )
     }
 }

@@ -107,6 +107,14 @@ fn server_frames_serialize_and_parse() {
         r#"{"type":"queued","position":2}"#
     );
     assert_eq!(to_json(&ServerFrame::Started), r#"{"type":"started"}"#);
+    assert_eq!(
+        to_json(&ServerFrame::WaitingForInput),
+        r#"{"type":"waiting_for_input"}"#
+    );
+    assert_eq!(
+        serde_json::from_str::<ServerFrame>(r#"{"type":"waiting_for_input"}"#).unwrap(),
+        ServerFrame::WaitingForInput
+    );
     let exit_text = r#"{"type":"exit","verdict":"ok","exit_code":0,"signal":null,"wall_ms":12,"cpu_ms":10,"memory_kb":9000,"truncated":false,"lease":"warm","total_ms":15}"#;
     let exit = ServerFrame::Exit(ExitJson {
         verdict: Verdict::Ok,
@@ -343,11 +351,12 @@ fn stats_and_languages() {
             memory_mb: 256,
             output_kb: 1024,
             compile_wall_ms: 30000,
+            idle_ms: 300000,
         },
     };
     assert_eq!(
         to_json(&lang),
-        r#"{"id":"python","name":"Python 3","version":"3.11.2","file":"main.py","aliases":["py"],"compiled":false,"example":"print(1)","limits":{"wall_ms":5000,"cpu_ms":5000,"memory_mb":256,"output_kb":1024,"compile_wall_ms":30000}}"#
+        r#"{"id":"python","name":"Python 3","version":"3.11.2","file":"main.py","aliases":["py"],"compiled":false,"example":"print(1)","limits":{"wall_ms":5000,"cpu_ms":5000,"memory_mb":256,"output_kb":1024,"compile_wall_ms":30000,"idle_ms":300000}}"#
     );
 }
 

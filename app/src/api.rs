@@ -57,7 +57,14 @@ pub fn verdict_label(verdict: Verdict) -> &'static str {
         Verdict::OutputLimit => "Output limit exceeded",
         Verdict::Killed => "Stopped",
         Verdict::InternalError => "Internal error",
+        Verdict::IdleLimit => "Idle limit exceeded (no input)",
     }
+}
+
+/// Whether input sent to a program that waits for it answers the wait: a line's end or
+/// EOF (Ctrl+D). Keystrokes of a terminal run that complete no line do not.
+pub fn ends_a_wait(data: &str) -> bool {
+    data.contains(['\n', '\r', '\u{4}'])
 }
 
 /// Milliseconds for people: `850 ms`, `1.25 s`.
@@ -332,6 +339,20 @@ mod tests {
         assert_eq!(verdict_class(Verdict::Killed), "limit");
         assert_eq!(verdict_class(Verdict::CompileError), "bad");
         assert_eq!(verdict_label(Verdict::Killed), "Stopped");
+        assert_eq!(verdict_class(Verdict::IdleLimit), "limit");
+        assert_eq!(
+            parse_server_frame(r#"{"type":"waiting_for_input"}"#),
+            Some(ServerFrame::WaitingForInput)
+        );
+    }
+
+    #[test]
+    fn a_line_or_eof_answers_a_wait() {
+        assert!(ends_a_wait("Ada\n"));
+        assert!(ends_a_wait("\r"));
+        assert!(ends_a_wait("\u{4}"));
+        assert!(!ends_a_wait("A"));
+        assert!(!ends_a_wait(""));
     }
 
     #[test]

@@ -403,6 +403,7 @@ pub fn run(s: Session) {
     s.message.set(None);
     s.saved.set(None);
     s.phase.set(Phase::Starting);
+    s.waiting.set(false);
     if is_open(s) {
         s.socket.with_value(|so| {
             if let Some(so) = so {
@@ -483,6 +484,7 @@ fn capture(s: Session, stdout: &str, stderr: &str) {
 
 fn fail(s: Session, message: String) {
     s.capture.set_value(None);
+    s.waiting.set(false);
     s.term.set_mode(InputMode::Off);
     s.term.write_info(&message);
     s.phase.set(Phase::Idle);
@@ -522,6 +524,12 @@ fn handle(s: Session, msg: ServerFrame) {
             s.term.set_mode(mode);
             s.term.focus();
         }
+        ServerFrame::WaitingForInput => {
+            if s.phase.get_untracked() == Phase::Running {
+                s.waiting.set(true);
+                s.term.focus();
+            }
+        }
         ServerFrame::Stdout { data } => {
             capture(s, &data, "");
             s.term.write(&data);
@@ -544,6 +552,7 @@ fn handle(s: Session, msg: ServerFrame) {
                 }));
             }
             s.term.set_mode(InputMode::Off);
+            s.waiting.set(false);
             let how = match (e.exit_code, e.signal) {
                 (_, Some(sig)) => format!("signal {sig}"),
                 (Some(c), None) => format!("exit code {c}"),
@@ -607,6 +616,10 @@ pub fn stop(s: Session) {
 /// Typed input for the program's stdin.
 pub fn send_stdin(s: Session, data: String) {
     if matches!(s.phase.get_untracked(), Phase::Running) {
+        // A terminal run gets each keystroke: only a whole line (or EOF) answers the wait.
+        if crate::api::ends_a_wait(&data) {
+            s.waiting.set(false);
+        }
         send(s, &ClientFrame::Stdin { data });
     }
 }
@@ -614,6 +627,7 @@ pub fn send_stdin(s: Session, data: String) {
 /// End of input (Ctrl+D on an empty line).
 pub fn send_eof(s: Session) {
     if matches!(s.phase.get_untracked(), Phase::Running) {
+        s.waiting.set(false);
         send(s, &ClientFrame::Eof {});
     }
 }

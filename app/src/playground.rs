@@ -86,6 +86,9 @@ pub(crate) struct Session {
     pub code: RwSignal<String>,
     pub tty: RwSignal<bool>,
     pub phase: RwSignal<Phase>,
+    /// The program is blocked reading its empty stdin (the server said
+    /// `waiting_for_input`); cleared when a line (or EOF) goes to it or the run ends.
+    pub waiting: RwSignal<bool>,
     pub result: RwSignal<Option<ExitJson>>,
     pub message: RwSignal<Option<String>>,
     pub term: TerminalControl,
@@ -122,6 +125,7 @@ impl Session {
             code: RwSignal::new(code),
             tty: RwSignal::new(false),
             phase: RwSignal::new(Phase::Idle),
+            waiting: RwSignal::new(false),
             result: RwSignal::new(None),
             message: RwSignal::new(None),
             term: TerminalControl::new(),
@@ -337,7 +341,11 @@ pub fn Playground(
                         on_run=on_run
                     />
                 </div>
-                <div class="wr-pane wr-term-pane" class:wr-showing-saved=move || s.saved.with(Option::is_some)>
+                <div
+                    class="wr-pane wr-term-pane"
+                    class:wr-showing-saved=move || s.saved.with(Option::is_some)
+                    class:wr-waiting-input=move || s.waiting.get() && s.phase.get() == Phase::Running
+                >
                     <Show when=move || s.saved.with(Option::is_some)>
                         <span class="wr-saved-badge" title="The output saved with this snippet; press Run to run it again">
                             "saved output"
@@ -379,6 +387,13 @@ fn StatusLine(s: Session) -> impl IntoView {
         match s.phase.get() {
             Phase::Starting => busy_text("Starting…".into()),
             Phase::Queued(n) => busy_text(format!("Queued — position {n}")),
+            Phase::Running if s.waiting.get() => view! {
+                <span class="wr-waiting" data-waiting="true">
+                    <span class="wr-dot" aria-hidden="true"></span>
+                    "Waiting for input — type in the terminal and press Enter"
+                </span>
+            }
+            .into_any(),
             Phase::Running => busy_text("Running…".into()),
             Phase::Stopping => busy_text("Stopping…".into()),
             Phase::Idle => match (s.result.get(), s.saved.get()) {

@@ -35,6 +35,11 @@ pub struct Limits {
     pub output_kb: u64,
     #[serde(default = "default_compile_wall_ms")]
     pub compile_wall_ms: u64,
+    /// Interactive runs (stdin left open): how long one wait of the program for input may
+    /// last before it ends with `idle_limit`. The time it waits does not count against
+    /// `wall_ms`.
+    #[serde(default = "default_idle_ms")]
+    pub idle_ms: u64,
 }
 
 fn default_compile_wall_ms() -> u64 {
@@ -44,6 +49,11 @@ fn default_compile_wall_ms() -> u64 {
 /// Per-run overrides a client may ask for (the API's shape); each is checked against the
 /// server's maxima by [`Limits::with_overrides`].
 pub use warmrun_api::LimitOverrides;
+
+/// Five minutes for a person to answer a prompt.
+pub fn default_idle_ms() -> u64 {
+    300_000
+}
 
 impl Limits {
     /// Applies a client's overrides on top of these defaults, refusing values outside
@@ -70,6 +80,7 @@ impl Limits {
                 o.compile_wall_ms,
                 max.compile_wall_ms,
             )?,
+            idle_ms: pick("idle_ms", self.idle_ms, o.idle_ms, max.idle_ms)?,
         })
     }
 }
@@ -205,6 +216,7 @@ mod tests {
             memory_mb: 256,
             output_kb: 64,
             compile_wall_ms: 10000,
+            idle_ms: 300_000,
         };
         let max = Limits {
             wall_ms: 10000,
@@ -220,5 +232,26 @@ mod tests {
             ..Default::default()
         };
         assert!(d.with_overrides(&bad, &max).is_err());
+        let idle = LimitOverrides {
+            idle_ms: Some(3000),
+            ..Default::default()
+        };
+        assert_eq!(d.with_overrides(&idle, &max).unwrap().idle_ms, 3000);
+    }
+
+    /// A catalog without `idle_ms` gets the default; one with it keeps its value.
+    #[test]
+    fn idle_limit_defaults() {
+        let lang = |limits: &str| {
+            format!(
+                "[[language]]\nid = \"x\"\nname = \"X\"\nversion = \"1\"\nimage = \"i\"\n\
+                 file = \"m\"\nrun = [\"m\"]\n[language.limits]\nwall_ms = 1\ncpu_ms = 1\n\
+                 memory_mb = 16\noutput_kb = 1\n{limits}[language.pool]\nmin_idle = 0\nmax = 1\n"
+            )
+        };
+        let c = Catalog::parse(&lang("")).unwrap();
+        assert_eq!(c.languages[0].limits.idle_ms, default_idle_ms());
+        let c = Catalog::parse(&lang("idle_ms = 60000\n")).unwrap();
+        assert_eq!(c.languages[0].limits.idle_ms, 60_000);
     }
 }

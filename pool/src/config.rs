@@ -120,6 +120,7 @@ impl Default for EngineConfig {
                 memory_mb: 1024,
                 output_kb: 4096,
                 compile_wall_ms: 60_000,
+                idle_ms: 1_800_000,
             },
             zygotes: true,
         }

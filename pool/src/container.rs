@@ -369,9 +369,10 @@ mod tests {
     #[test]
     fn another_version_names_both_and_the_rebuild_command() {
         // A newer agent whose hello has grown fields after the version.
-        let payload = [0u8, 2, 0xde, 0xad, 0xbe, 0xef];
+        let newer = PROTOCOL_VERSION as u8 + 1;
+        let payload = [0u8, newer, 0xde, 0xad, 0xbe, 0xef];
         let err = check_hello(&payload, "/x/warmrun-agent").unwrap_err();
-        assert!(err.contains("protocol version 2"), "{err}");
+        assert!(err.contains(&format!("protocol version {newer}")), "{err}");
         assert!(
             err.contains(&format!("version {PROTOCOL_VERSION}")),
             "{err}"

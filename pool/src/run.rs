@@ -50,6 +50,9 @@ pub enum RunEvent {
     Compiled(CompileReport),
     /// The program started.
     Started,
+    /// The program is blocked reading its empty stdin (interactive runs; once per wait, again
+    /// after it got input and blocked again). Not sent under gVisor, which cannot tell.
+    WaitingForInput,
     Stdout(Vec<u8>),
     Stderr(Vec<u8>),
     /// The run is over.
@@ -174,7 +177,7 @@ impl RunHandle {
                     result.outcome = o;
                     break;
                 }
-                RunEvent::Started => {}
+                RunEvent::Started | RunEvent::WaitingForInput => {}
             }
         }
         result
@@ -206,6 +209,7 @@ fn run_limits(limits: &Limits, cfg: &EngineConfig) -> RunLimits {
         file_size_bytes: cfg.file_size_mb * 1024 * 1024,
         processes: cfg.processes,
         open_files: cfg.open_files,
+        idle_ms: limits.idle_ms,
     }
 }
 
@@ -306,9 +310,15 @@ pub(crate) async fn drive(
         return;
     }
     // The agent enforces the limits; this only catches an agent that stopped answering.
-    let guard = Duration::from_millis(prepared.limits.wall_ms + prepared.limits.compile_wall_ms)
-        + Duration::from_secs(15);
-    let deadline = tokio::time::Instant::now() + guard;
+    let slack = Duration::from_secs(15);
+    let guard =
+        Duration::from_millis(prepared.limits.wall_ms + prepared.limits.compile_wall_ms) + slack;
+    let mut deadline = tokio::time::Instant::now() + guard;
+    // Once the program waits for input, the agent stops its wall clock: from then on it may
+    // wait up to the idle limit and still run for its whole wall time.
+    let after_wait =
+        Duration::from_millis(prepared.limits.idle_ms + prepared.limits.wall_ms) + slack;
+    let mut waited = false;
     let mut client_gone = false;
     let mut controls_open = true;
     let exit = loop {
@@ -318,6 +328,11 @@ pub(crate) async fn drive(
                 let Some(ev) = ev else { break None };
                 let forward = match ev {
                     Event::Started => Some(RunEvent::Started),
+                    Event::WaitingForInput => {
+                        waited = true;
+                        deadline = deadline.max(tokio::time::Instant::now() + after_wait);
+                        Some(RunEvent::WaitingForInput)
+                    }
                     Event::Stdout(b) => Some(RunEvent::Stdout(b)),
                     Event::Stderr(b) => Some(RunEvent::Stderr(b)),
                     Event::Compiled(c) => {
@@ -342,7 +357,14 @@ pub(crate) async fn drive(
             }
             ctl = controls.recv(), if controls_open => {
                 let req = match ctl {
-                    Some(RunControl::Stdin(b)) => Request::Stdin(b),
+                    Some(RunControl::Stdin(b)) => {
+                        // Keystrokes that complete no line keep a wait going on a terminal,
+                        // with the idle limit counted from the last of them.
+                        if waited {
+                            deadline = deadline.max(tokio::time::Instant::now() + after_wait);
+                        }
+                        Request::Stdin(b)
+                    }
                     Some(RunControl::Eof) => Request::CloseStdin,
                     Some(RunControl::Kill) => Request::Kill,
                     Some(RunControl::Resize(s)) => Request::Resize { cols: s.cols, rows: s.rows },

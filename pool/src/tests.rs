@@ -38,6 +38,7 @@ fn language(id: &str, min_idle: usize, max: usize) -> Language {
             memory_mb: 64,
             output_kb: 64,
             compile_wall_ms: 5_000,
+            idle_ms: 300_000,
         },
         pool: PoolSize { min_idle, max },
     }

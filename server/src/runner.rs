@@ -22,6 +22,8 @@ pub enum LiveEvent {
     Compiled(CompileReport),
     /// The program started.
     Started,
+    /// The program is blocked reading its empty stdin (interactive runs, once per wait).
+    WaitingForInput,
     /// Output text; a character split across chunks comes whole in one event.
     Stdout(String),
     Stderr(String),
@@ -116,7 +118,7 @@ impl LiveRun {
                 Some(LiveEvent::Stdout(s)) => stdout += &s,
                 Some(LiveEvent::Stderr(s)) => stderr += &s,
                 Some(LiveEvent::Compiled(c)) => compile = Some(c.to_api()),
-                Some(LiveEvent::Started) => {}
+                Some(LiveEvent::Started | LiveEvent::WaitingForInput) => {}
                 Some(LiveEvent::Exit(outcome)) => {
                     return RunResultJson {
                         exit: outcome.to_api(),
@@ -138,6 +140,7 @@ impl LiveRun {
             Some(RunEvent::Stderr(b)) => text(self.stderr.push(&b), LiveEvent::Stderr),
             Some(RunEvent::Compiled(c)) => Some(LiveEvent::Compiled(c)),
             Some(RunEvent::Started) => Some(LiveEvent::Started),
+            Some(RunEvent::WaitingForInput) => Some(LiveEvent::WaitingForInput),
             Some(RunEvent::Exit(outcome)) => Some(self.finish(outcome)),
             None => {
                 // The run's task ended without an exit: not the program's fault.

@@ -74,6 +74,7 @@ impl ToApi for pool::Limits {
             memory_mb: self.memory_mb,
             output_kb: self.output_kb,
             compile_wall_ms: self.compile_wall_ms,
+            idle_ms: self.idle_ms,
         }
     }
 }

@@ -20,7 +20,7 @@ fn a_session_answers_a_prompt() {
         loop {
             let f = ws_next(&mut ws).await;
             match f["type"].as_str().unwrap() {
-                "queued" | "started" => {}
+                "queued" | "started" | "waiting_for_input" => {}
                 "stdout" => {
                     seen += f["data"].as_str().unwrap();
                     if seen.contains("Name? ") {
@@ -36,6 +36,88 @@ fn a_session_answers_a_prompt() {
         let exit = frames.last().unwrap();
         assert_eq!(exit["type"], "exit");
         assert_eq!(exit["verdict"], "ok");
+    });
+}
+
+/// Frames up to (and including) the first `waiting_for_input`, with the stdout before it.
+async fn until_waiting(ws: &mut Ws) -> (Vec<serde_json::Value>, String) {
+    let mut frames = Vec::new();
+    let mut out = String::new();
+    loop {
+        let f = ws_next(ws).await;
+        match f["type"].as_str().unwrap() {
+            "queued" | "started" | "compile" => {}
+            "stdout" => out += f["data"].as_str().unwrap(),
+            "waiting_for_input" => {
+                frames.push(f);
+                return (frames, out);
+            }
+            other => panic!("unexpected {other} before waiting_for_input: {f} {frames:?}"),
+        }
+        frames.push(f);
+    }
+}
+
+/// A program blocked on its empty stdin is announced with `waiting_for_input` (after its
+/// prompt, once per wait), for Python's input(), Bash's read and C's getchar; a program that
+/// sleeps never is. A wait past `limits.idle_ms` ends with `idle_limit`.
+#[test]
+fn waiting_for_input_is_announced_once_per_wait() {
+    let s = shared();
+    rt().block_on(async {
+        let mut ws = ws_connect(s).await;
+        let code = "a = input('a? ')\nb = input('b? ')\nprint(a + b)";
+        ws_send(&mut ws, run_frame("python", code)).await;
+        let (_, out) = until_waiting(&mut ws).await;
+        assert_eq!(out, "a? ", "the prompt comes before the signal");
+        // Thinking for a while announces nothing more.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        ws_send(&mut ws, json!({"type": "stdin", "data": "x\n"})).await;
+        let (frames, out) = until_waiting(&mut ws).await;
+        assert_eq!(out, "b? ", "one signal per wait: {frames:?}");
+        ws_send(&mut ws, json!({"type": "stdin", "data": "y\n"})).await;
+        let (frames, out, _) = ws_until_exit(&mut ws).await;
+        assert_eq!(out, "xy\n");
+        assert!(
+            !frames.iter().any(|f| f["type"] == "waiting_for_input"),
+            "{frames:?}"
+        );
+        assert_eq!(frames.last().unwrap()["verdict"], "ok");
+
+        for (lang, code, answer, expect) in [
+            ("bash", "read -r name; echo \"hi $name\"", "Ada\n", "hi Ada\n"),
+            (
+                "c",
+                "#include <stdio.h>\nint main(void) { int c = getchar(); printf(\"got %c\\n\", c); return 0; }",
+                "Z\n",
+                "got Z\n",
+            ),
+        ] {
+            ws_send(&mut ws, run_frame(lang, code)).await;
+            until_waiting(&mut ws).await;
+            ws_send(&mut ws, json!({"type": "stdin", "data": answer})).await;
+            let (frames, out, _) = ws_until_exit(&mut ws).await;
+            assert_eq!(out, expect, "{lang}: {frames:?}");
+            assert_eq!(frames.last().unwrap()["verdict"], "ok", "{lang}: {frames:?}");
+        }
+
+        ws_send(&mut ws, run_frame("bash", "sleep 2; echo done")).await;
+        let (frames, out, _) = ws_until_exit(&mut ws).await;
+        assert_eq!(out, "done\n");
+        assert!(
+            !frames.iter().any(|f| f["type"] == "waiting_for_input"),
+            "sleeping is not waiting: {frames:?}"
+        );
+
+        ws_send(
+            &mut ws,
+            json!({"type": "run", "language": "python", "code": "input()", "limits": {"idle_ms": 2000}}),
+        )
+        .await;
+        until_waiting(&mut ws).await;
+        let (frames, _, _) = ws_until_exit(&mut ws).await;
+        let exit = frames.last().unwrap();
+        assert_eq!(exit["verdict"], "idle_limit", "{frames:?}");
     });
 }
 
@@ -68,7 +150,11 @@ fn eof_kill_and_busy() {
         ws_send(&mut ws, run_frame("bash", "cat; echo after-eof")).await;
         ws_until_started(&mut ws).await;
         ws_send(&mut ws, run_frame("bash", "echo second")).await;
-        let busy = ws_next(&mut ws).await;
+        // `cat` waits for input at once: that frame may come first.
+        let mut busy = ws_next(&mut ws).await;
+        while busy["type"] == "waiting_for_input" {
+            busy = ws_next(&mut ws).await;
+        }
         assert_eq!(busy["code"], "busy");
         ws_send(&mut ws, json!({"type": "stdin", "data": "echo-me\n"})).await;
         ws_send(&mut ws, json!({"type": "eof"})).await;

@@ -16,7 +16,7 @@ use std::io::{self, Read, Write};
 /// varint `0` ([`Event::Ready`] is and stays the first variant of [`Event`]) followed by the
 /// varint protocol version (`protocol` is and stays `Ready`'s first field). See
 /// [`peek_protocol`].
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Upper bound on one frame, so a corrupt length cannot make either side allocate wildly.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024 * 1024;
@@ -112,6 +112,10 @@ pub struct RunLimits {
     pub processes: u64,
     /// Open files per process (RLIMIT_NOFILE).
     pub open_files: u64,
+    /// Interactive runs (stdin left open): how long the program may wait blocked on its
+    /// empty stdin, in one wait, before it ends with [`Verdict::IdleLimit`]. Time spent
+    /// waiting so does not count against `wall_ms`.
+    pub idle_ms: u64,
 }
 
 /// How a run (or a compile step) ended: the API's own enum. On this protocol (postcard) a
@@ -177,6 +181,10 @@ pub enum Event {
     Pong,
     /// The agent could not do what was asked (bad request, failed reset).
     Error { message: String, fatal: bool },
+    /// The program is blocked reading its empty stdin (an interactive run): sent once per
+    /// wait, again only after it got input and blocked again. Not sent where the kernel
+    /// does not tell (gVisor). Last, so that the variants before it keep their encodings.
+    WaitingForInput,
 }
 
 /// Encodes one frame (length prefix + payload) into a fresh buffer.
@@ -269,6 +277,18 @@ mod tests {
         let frame = encode_frame(&hello);
         assert_eq!(&frame[4..6], &[0, PROTOCOL_VERSION as u8]);
         assert_eq!(peek_protocol(&frame[4..]), Some(PROTOCOL_VERSION));
+    }
+
+    /// Variants added later go last: the ones before keep their encodings.
+    #[test]
+    fn variant_encodings_are_pinned() {
+        let enc = |v: &Verdict| postcard::to_stdvec(v).unwrap();
+        assert_eq!(enc(&Verdict::Ok), [0]);
+        assert_eq!(enc(&Verdict::InternalError), [8]);
+        assert_eq!(enc(&Verdict::IdleLimit), [9]);
+        assert_eq!(Verdict::IdleLimit.as_str(), "idle_limit");
+        assert_eq!(encode_frame(&Event::Pong)[4..], [6]);
+        assert_eq!(encode_frame(&Event::WaitingForInput)[4..], [8]);
     }
 
     #[test]

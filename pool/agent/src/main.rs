@@ -3,6 +3,7 @@
 //! sandbox uid, enforces limits, and wipes the sandbox between runs.
 
 mod cgroup;
+mod input_wait;
 mod process;
 mod sandbox;
 mod seccomp;

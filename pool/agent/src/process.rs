@@ -1,6 +1,7 @@
 //! Starting one step (compile or run) as the sandbox uid, with its rlimits, its stdio on
 //! pipes or a pseudo-terminal, and the threads that carry its output and exit to the main loop.
 
+use crate::input_wait::FileId;
 use crate::sandbox::WORKSPACE;
 use crate::Msg;
 use agent::{RunLimits, TtySize};
@@ -25,6 +26,8 @@ pub struct Spawned {
     pub stdin: Option<Sender<Option<Vec<u8>>>>,
     /// The pty master, for resizes.
     pub tty: Option<OwnedFd>,
+    /// The file the step's stdin is (its pipe or terminal), to tell when it reads it.
+    pub stdin_id: Option<FileId>,
 }
 
 /// What a step needs besides its argv.
@@ -128,6 +131,7 @@ pub fn spawn(spec: StepSpec<'_>, tx: &Sender<Msg>) -> io::Result<Spawned> {
     }
 
     let mut master = None;
+    let mut stdin_id = None;
     match spec.stdio {
         Stdio3::Pipes { stdin } => {
             cmd.stdin(if stdin { Stdio::piped() } else { Stdio::null() })
@@ -136,6 +140,7 @@ pub fn spawn(spec: StepSpec<'_>, tx: &Sender<Msg>) -> io::Result<Spawned> {
         }
         Stdio3::Tty(size) => {
             let (m, slave) = open_pty(size)?;
+            stdin_id = FileId::of_fd(slave.as_raw_fd());
             cmd.stdin(Stdio::from(slave.try_clone()?))
                 .stdout(Stdio::from(slave.try_clone()?))
                 .stderr(Stdio::from(slave));
@@ -166,6 +171,7 @@ pub fn spawn(spec: StepSpec<'_>, tx: &Sender<Msg>) -> io::Result<Spawned> {
                 pump_output(gen, true, File::from(OwnedFd::from(err)), tx.clone());
             }
             if let Some(inp) = child.stdin.take() {
+                stdin_id = FileId::of_fd(inp.as_raw_fd());
                 stdin_writer = Some(feed_input(File::from(OwnedFd::from(inp))));
             }
             None
@@ -175,6 +181,7 @@ pub fn spawn(spec: StepSpec<'_>, tx: &Sender<Msg>) -> io::Result<Spawned> {
     Ok(Spawned {
         stdin: stdin_writer,
         tty,
+        stdin_id,
     })
 }
 

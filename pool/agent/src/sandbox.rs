@@ -147,7 +147,7 @@ impl Sandbox {
     /// to root. Raw syscalls change only the calling thread's credentials (libc would
     /// broadcast the change to every thread with signals, which gVisor mishandles), so the
     /// agent's other threads stay root throughout.
-    fn as_sandbox<T>(&self, f: impl FnOnce() -> T) -> T {
+    pub fn as_sandbox<T>(&self, f: impl FnOnce() -> T) -> T {
         let keep = u32::MAX; // -1: leave that id as it is
                              // SAFETY: plain credential syscalls; the saved uid stays 0 so we can switch back.
         unsafe {

@@ -2,6 +2,7 @@
 //! (limits, streaming, stdin, kills) until it ends with an exit report.
 
 use crate::cgroup::Cgroup;
+use crate::input_wait::{self, FileId, Tracker};
 use crate::process::{self, Spawned, Stdio3, StepSpec};
 use crate::sandbox::Sandbox;
 use crate::{Msg, Outbox};
@@ -233,6 +234,7 @@ impl Agent {
                 output_limit,
                 wall,
                 wall,
+                0,
                 &mut sink,
                 &mut pending,
                 out,
@@ -275,6 +277,7 @@ impl Agent {
             spec.limits.output_bytes,
             spec.limits.wall_ms,
             spec.limits.cpu_ms,
+            spec.limits.idle_ms,
             &mut Sink::Stream,
             &mut pending,
             out,
@@ -290,6 +293,7 @@ impl Agent {
         output_limit: u64,
         wall_ms: u64,
         cpu_ms: u64,
+        idle_ms: u64,
         sink: &mut Sink,
         pending: &mut PendingInput,
         out: &mut Outbox,
@@ -309,13 +313,22 @@ impl Agent {
             }
         };
         let streams_open_at_start = if proc.tty.is_some() { 1 } else { 2 };
+        // Interactive runs: time spent waiting for input is not run time (see input_wait).
+        let mut watch = match (&sink, proc.stdin_id) {
+            (Sink::Stream, Some(stdin)) => Some(Watch {
+                stdin,
+                tracker: Tracker::new(Duration::from_millis(idle_ms)),
+                next_look: start + input_wait::SAMPLE,
+            }),
+            _ => None,
+        };
         if matches!(sink, Sink::Stream) {
             out.send(&Event::Started);
             for input in pending.drain(..) {
-                feed(&mut proc, input);
+                feed_watched(&mut proc, input, &mut watch);
             }
         }
-        let deadline = start + Duration::from_millis(wall_ms);
+        let wall = Duration::from_millis(wall_ms);
         let mut open = streams_open_at_start;
         let mut exited: Option<(i32, u64, u64, Instant)> = None;
         let mut reason: Option<Verdict> = None;
@@ -326,10 +339,35 @@ impl Agent {
             if exited.is_some() && open == 0 {
                 break;
             }
-            let now = Instant::now();
-            let wake = match drain_until {
-                Some(t) => t,
-                None => deadline.min(now + POLL),
+            let mut now = Instant::now();
+            if exited.is_none() {
+                if let Some(w) = &mut watch {
+                    if now >= w.next_look {
+                        if !self.look(w, now, out) {
+                            watch = None; // this kernel cannot tell (gVisor)
+                        }
+                        now = Instant::now();
+                    }
+                }
+                if watch.as_ref().is_some_and(|w| w.tracker.idle_expired(now)) {
+                    reason.get_or_insert(Verdict::IdleLimit);
+                    self.kill();
+                    stop_watch(&mut watch, now);
+                }
+            }
+            let paused = watch
+                .as_ref()
+                .map_or(Duration::ZERO, |w| w.tracker.paused(now));
+            let deadline = start + wall + paused;
+            let wake = match (drain_until, &watch) {
+                (Some(t), _) => t,
+                (None, Some(w)) if w.tracker.waiting() => {
+                    // The wall clock stands still; the idle limit and the next look wake us.
+                    let idle = w.tracker.idle_deadline().unwrap_or(w.next_look);
+                    idle.min(w.next_look).min(now + POLL)
+                }
+                (None, Some(w)) => deadline.min(now + POLL).min(w.next_look),
+                (None, None) => deadline.min(now + POLL),
             };
             match self.rx.recv_timeout(wake.saturating_duration_since(now)) {
                 Ok(Msg::Out {
@@ -363,17 +401,18 @@ impl Agent {
                     memory_kb,
                 }) if g == gen => {
                     exited = Some((status, cpu_ms, memory_kb, Instant::now()));
+                    stop_watch(&mut watch, Instant::now());
                     // Whatever the program left running would hold its output open.
                     self.kill();
                     drain_until = Some(Instant::now() + DRAIN);
                 }
                 Ok(Msg::Req(Some(req))) => match req {
                     Request::Stdin(data) => match sink {
-                        Sink::Stream => feed(&mut proc, Some(data)),
+                        Sink::Stream => feed_watched(&mut proc, Some(data), &mut watch),
                         Sink::Collect { .. } => pending.push(Some(data)),
                     },
                     Request::CloseStdin => match sink {
-                        Sink::Stream => feed(&mut proc, None),
+                        Sink::Stream => feed_watched(&mut proc, None, &mut watch),
                         Sink::Collect { .. } => pending.push(None),
                     },
                     Request::Kill => {
@@ -401,7 +440,11 @@ impl Agent {
                     if exited.is_some() {
                         break; // something kept the output open; give up on it
                     }
-                    if Instant::now() >= deadline {
+                    let now = Instant::now();
+                    let paused = watch
+                        .as_ref()
+                        .map_or(Duration::ZERO, |w| w.tracker.paused(now));
+                    if now >= start + wall + paused {
                         reason.get_or_insert(Verdict::TimeLimit);
                         self.kill();
                     } else if let (Some(before), Some(now)) =
@@ -417,6 +460,10 @@ impl Agent {
             }
         }
         let (status, cpu_ms, memory_kb, ended) = exited.expect("loop ends after exit");
+        // Time spent waiting for input is not the program's run time.
+        let paused = watch
+            .as_ref()
+            .map_or(Duration::ZERO, |w| w.tracker.paused(ended));
         let (exit_code, signal) = decode_status(status);
         let oom = match (oom_before, self.cgroup.oom_kills()) {
             (Some(a), Some(b)) => b > a,
@@ -433,7 +480,10 @@ impl Agent {
             verdict,
             exit_code,
             signal,
-            wall_ms: ended.duration_since(start).as_millis() as u64,
+            wall_ms: ended
+                .duration_since(start)
+                .saturating_sub(paused)
+                .as_millis() as u64,
             cpu_ms,
             memory_kb,
             truncated,
@@ -469,6 +519,30 @@ impl Agent {
         }
     }
 
+    /// Looks whether the program waits for input and announces a new wait; `false` when
+    /// this kernel cannot tell.
+    fn look(&self, w: &mut Watch, now: Instant, out: &mut Outbox) -> bool {
+        let uid = self.sandbox.uid;
+        let stdin = w.stdin;
+        // The program's /proc files need its own uid to read (the agent has no CAP_SYS_PTRACE).
+        let Some(readers) = self
+            .sandbox
+            .as_sandbox(|| input_wait::blocked_readers(uid, stdin))
+        else {
+            return false;
+        };
+        if w.tracker.observe(now, readers) {
+            out.send(&Event::WaitingForInput);
+        }
+        w.next_look = now
+            + if w.tracker.waiting() {
+                input_wait::SAMPLE_WAITING
+            } else {
+                input_wait::SAMPLE
+            };
+        true
+    }
+
     fn kill(&self) {
         // Failing here means processes survive SIGKILL; the reset that follows reports it.
         let _ = self.sandbox.kill_all();
@@ -487,6 +561,40 @@ fn deliver(sink: &mut Sink, stderr: bool, data: Vec<u8>, out: &mut Outbox) {
             let room = COMPILE_OUTPUT_CAP.saturating_sub(buf.len());
             buf.extend_from_slice(&data[..data.len().min(room)]);
         }
+    }
+}
+
+/// The watch over an interactive step's stdin.
+struct Watch {
+    stdin: FileId,
+    tracker: Tracker,
+    next_look: Instant,
+}
+
+/// Feeds input and tells the watch: input ends a wait, closing stdin ends the watch.
+fn feed_watched(proc: &mut Spawned, input: Option<Vec<u8>>, watch: &mut Option<Watch>) {
+    let now = Instant::now();
+    match &input {
+        Some(bytes) if bytes.is_empty() => {}
+        Some(_) => {
+            if let Some(w) = watch {
+                w.tracker.fed(now);
+                // The answer may be read and the next prompt reached soon: look again soon.
+                w.next_look = w.next_look.min(now + input_wait::SAMPLE);
+            }
+        }
+        None => stop_watch(watch, now),
+    }
+    feed(proc, input);
+}
+
+/// Ends the watch of a step: stdin closed, or the step is over. The time of the waits so
+/// far stays off the wall clock.
+fn stop_watch(watch: &mut Option<Watch>, now: Instant) {
+    if let Some(w) = watch {
+        w.tracker.stop(now);
+        // Keep the tracker for the waits' total, but never look again.
+        w.next_look = now + Duration::from_secs(86_400);
     }
 }
 

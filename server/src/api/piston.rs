@@ -158,7 +158,7 @@ pub async fn execute(
                 compile = Some(stage);
             }
             LiveEvent::Exit(o) => exit = Some(o),
-            LiveEvent::Started => {}
+            LiveEvent::Started | LiveEvent::WaitingForInput => {}
         }
     }
     let exit = exit.expect("a live run ends with its exit");
@@ -193,6 +193,8 @@ fn judge(stage: &mut Stage, exit: &pool::ExitReport) {
         Verdict::OutputLimit => (Some("OL"), Some("output limit exceeded")),
         Verdict::Killed => (Some("SG"), Some("killed")),
         Verdict::InternalError => (Some("XX"), Some("internal error")),
+        // Piston runs close stdin, so they never wait for input; mapped for completeness.
+        Verdict::IdleLimit => (Some("TO"), Some("idle limit exceeded")),
     };
     stage.status = status;
     stage.message = message.map(str::to_string);
@@ -204,6 +206,7 @@ fn judge(stage: &mut Stage, exit: &pool::ExitReport) {
                 | Verdict::MemoryLimit
                 | Verdict::OutputLimit
                 | Verdict::Killed
+                | Verdict::IdleLimit
         )
     {
         stage.signal = Some("SIGKILL".into());
@@ -344,6 +347,8 @@ fn to_request(
         memory_mb,
         output_kb: None,
         compile_wall_ms: ms("compile_timeout", body.compile_timeout, max.compile_wall_ms)?,
+        // Piston runs close stdin: they never wait for input.
+        idle_ms: None,
     };
     // A short wall limit must not be outlived by the (larger) default CPU limit either.
     let limits = LimitOverrides {

@@ -342,6 +342,7 @@ impl Session {
         let frame = match ev {
             Some(LiveEvent::Compiled(c)) => ServerFrame::Compile(c.to_api()),
             Some(LiveEvent::Started) => ServerFrame::Started,
+            Some(LiveEvent::WaitingForInput) => ServerFrame::WaitingForInput,
             Some(LiveEvent::Stdout(data)) => ServerFrame::Stdout { data },
             Some(LiveEvent::Stderr(data)) => ServerFrame::Stderr { data },
             Some(LiveEvent::Exit(outcome)) => {
