@@ -104,22 +104,7 @@ else
   ulimit -n 65536 2>/dev/null || true
   if [ -n "${POOLS:-}" ]; then
     # POOLS="python=4:8,bash=1:2": min_idle:max per language, in a copy of the catalog.
-    python3 - "$POOLS" "$OUT/languages-$NAME.toml" <<'PY'
-import re, sys
-pools = dict(kv.split("=") for kv in sys.argv[1].split(","))
-blocks = re.split(r"(?m)^(?=\[\[language\]\])", open("images/languages.toml").read())
-out = []
-for b in blocks:
-    m = re.search(r'(?m)^id = "([^"]+)"', b)
-    if m and m.group(1) in pools:
-        lo, hi = pools.pop(m.group(1)).split(":")
-        b = re.sub(r"(?m)^min_idle = \d+", f"min_idle = {lo}", b)
-        b = re.sub(r"(?m)^max = \d+", f"max = {hi}", b)
-    out.append(b)
-if pools:
-    sys.exit(f"POOLS: unknown languages {sorted(pools)}")
-open(sys.argv[2], "w").write("".join(out))
-PY
+    python3 images/lib/catalog_pools.py images/languages.toml "$OUT/languages-$NAME.toml" "$POOLS"
     export WARMRUN_CATALOG="$OUT/languages-$NAME.toml"
     say "pools $POOLS (catalog $WARMRUN_CATALOG)"
   fi

@@ -127,23 +127,7 @@ write_catalog() {
     cp images/languages.toml "$DIR/languages.toml"
     return
   fi
-  python3 - "$LANGS" images/languages.toml "$DIR/languages.toml" <<'PY'
-import re, sys
-pools = dict(kv.split("=") for kv in sys.argv[1].split(","))
-text = open(sys.argv[2]).read()
-blocks = re.split(r"(?m)^(?=\[\[language\]\])", text)
-out = [blocks[0]]
-for b in blocks[1:]:
-    m = re.search(r'(?m)^id = "([^"]+)"', b)
-    if m and m.group(1) in pools:
-        lo, hi = pools.pop(m.group(1)).split(":")
-        b = re.sub(r"(?m)^min_idle = \d+", f"min_idle = {lo}", b)
-        b = re.sub(r"(?m)^max = \d+", f"max = {hi}", b)
-        out.append(b)
-if pools:
-    sys.exit(f"WARMRUN_CLUSTER_LANGS: unknown languages {sorted(pools)}")
-open(sys.argv[3], "w").write("".join(out))
-PY
+  python3 images/lib/catalog_pools.py images/languages.toml "$DIR/languages.toml" "$LANGS" --only
 }
 
 # Settings every node shares that have no environment override. Only keys today's and

@@ -3,8 +3,8 @@
 # made of two throwaway Docker daemons on this machine, checks it through HAProxy, and
 # removes everything again (also when a step fails).
 #
-#   bash deploy/swarm/test.sh          (root; do NOT wrap it in flock: it takes
-#                                       /tmp/warmrun-docker.lock itself for its heavy phases)
+#   bash deploy/swarm/test.sh          (root; beside other people's suites, wrap it in
+#                                       `flock /tmp/warmrun-docker.lock` like every suite)
 #   WARMRUN_SWARM_KEEP=1 …             leave the swarm running at the end (for a look;
 #                                       `bash deploy/swarm/test.sh --down` removes it)
 #
@@ -33,14 +33,6 @@ HOST_PREFIX=wr-node-
 STACK=warmrun
 LB_PORT=8090
 STATS_PORT=8404
-LOCK=/tmp/warmrun-docker.lock
-# WARMRUN_DOCKER_LOCK_HELD=1: a caller (a developer's `flock … bash scripts/test.sh`)
-# holds the lock already; taking it again from here would wait for ever.
-take_lock() {
-  if [ "${WARMRUN_DOCKER_LOCK_HELD:-0}" = 1 ]; then return 0; fi
-  flock 9
-  say "holding $LOCK"
-}
 RUNS=${WARMRUN_SWARM_RUNS:-12}
 IMAGES=(warmrun/server:swarm warmrun/haproxy:current warmrun/postgres:current warmrun/python:current)
 
@@ -157,7 +149,6 @@ trap 'exit 130' INT TERM
 phase "images (build, save)"
 mkdir -p "$ROOT"
 (
-  take_lock
   missing=()
   # The engine image is rebuilt every time: it must hold the code under test, not an
   # earlier build's (the others are Debian packages and are kept once built).
@@ -167,16 +158,10 @@ mkdir -p "$ROOT"
   [ ${#missing[@]} -gt 0 ] && bash "$HERE/build-image.sh" "${missing[@]}"
   docker image inspect warmrun/python:current >/dev/null 2>&1 || bash "$REPO/images/build.sh" python
   docker save "${IMAGES[@]}" -o "$ROOT/images.tar"
-) 9>"$LOCK"
+)
 say "images.tar $(du -h "$ROOT/images.tar" | cut -f1): ${IMAGES[*]}"
 # A catalog of Python only (the one language image loaded), small pools.
-python3 - "$REPO/images/languages.toml" "$ROOT/languages.toml" <<'PY'
-import re, sys
-text = open(sys.argv[1]).read()
-blocks = re.split(r"(?m)^(?=\[\[language\]\])", text)
-keep = [b for b in blocks[1:] if re.search(r'(?m)^id = "python"', b)]
-open(sys.argv[2], "w").write("".join(keep))
-PY
+python3 "$REPO/images/lib/catalog_pools.py" "$REPO/images/languages.toml" "$ROOT/languages.toml" python --only
 mkdir -p "$ROOT/agent"
 
 # ---------------------------------------------------------------- namespaces
@@ -231,10 +216,6 @@ dk 1 node ls
 
 # ---------------------------------------------------------------- deploy
 phase "stack deploy"
-# Engines starting containers load the machine: hold the shared Docker lock from here
-# to the end of the checks.
-exec 9>"$LOCK"
-take_lock
 export WARMRUN_AGENT_DIR="$ROOT/agent" WARMRUN_CATALOG_FILE="$ROOT/languages.toml" \
        WARMRUN_MAX_CONTAINERS=6 WARMRUN_LB_PORT=$LB_PORT WARMRUN_LB_STATS_PORT=$STATS_PORT \
        WARMRUN_DB_PASSWORD="swarm-test-$$"
@@ -302,5 +283,4 @@ assert readers >= {prefix + "1", prefix + "2"}, f"submission read only by {reade
 print(f"  submission read by both nodes: {sorted(readers)}")
 PY
 fi
-[ "${WARMRUN_DOCKER_LOCK_HELD:-0}" = 1 ] || flock -u 9
 RC=0
