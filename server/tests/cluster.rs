@@ -9,8 +9,7 @@ use common::*;
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -204,39 +203,12 @@ fn submissions_are_shared_and_claimed_by_every_node() {
 
 /// The real binary as a node of the cluster on `database_url`.
 fn spawn_node(node: &str, instance: &str, port: u16, database_url: &str) -> Child {
-    let cfg = config(instance, &["python"]);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_warmrun-server"))
-        .env("WARMRUN_LISTEN", format!("127.0.0.1:{port}"))
-        .env("WARMRUN_INSTANCE", instance)
-        .env("WARMRUN_CATALOG", &cfg.catalog)
-        .env("WARMRUN_DATA_DIR", &cfg.data_dir)
-        .env("WARMRUN_AGENT", &cfg.engine.agent_path)
-        .env("WARMRUN_RUNTIME", cfg.engine.runtime.docker_name())
-        .env("WARMRUN_NODE_ID", node)
+    let mut cmd = server_command(instance, &["python"], port);
+    cmd.env("WARMRUN_NODE_ID", node)
         .env("DATABASE_URL", database_url)
         .env("WARMRUN_HEARTBEAT_MS", "500")
-        .env("WARMRUN_NODE_DEAD_AFTER_MS", "3000")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("warmrun-server starts");
-    let err = child.stderr.take().unwrap();
-    let name = node.to_string();
-    std::thread::spawn(move || {
-        for line in BufReader::new(err).lines().map_while(Result::ok) {
-            eprintln!("[{name}] {line}");
-        }
-    });
-    child
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+        .env("WARMRUN_NODE_DEAD_AFTER_MS", "3000");
+    spawn_logged(cmd, node)
 }
 
 /// Removes the containers `instance` left (a SIGKILLed node cleans nothing up).

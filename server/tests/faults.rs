@@ -7,8 +7,7 @@ mod common;
 use common::*;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 async fn docker() -> bollard::Docker {
@@ -121,34 +120,10 @@ fn session_container_killed_from_outside() {
 
 /// The real `warmrun-server` binary on a free port with the test catalog.
 fn spawn_server(instance: &str, port: u16) -> Child {
-    let cfg = config(instance, &["python", "bash"]);
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_warmrun-server"));
-    cmd.env("WARMRUN_LISTEN", format!("127.0.0.1:{port}"))
-        .env("WARMRUN_INSTANCE", instance)
-        .env("WARMRUN_CATALOG", &cfg.catalog)
-        .env("WARMRUN_DATA_DIR", &cfg.data_dir)
-        .env("WARMRUN_AGENT", &cfg.engine.agent_path)
-        .env("WARMRUN_RUNTIME", cfg.engine.runtime.docker_name())
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("warmrun-server starts");
-    // Keep its log flowing (and visible on failure) without blocking it.
-    let err = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(err).lines().map_while(Result::ok) {
-            eprintln!("[warmrun-server] {line}");
-        }
-    });
-    child
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    spawn_logged(
+        server_command(instance, &["python", "bash"], port),
+        "warmrun-server",
+    )
 }
 
 /// SIGKILL leaves the server's containers behind (no shutdown ran); the next start of the

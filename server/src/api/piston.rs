@@ -198,17 +198,7 @@ fn judge(stage: &mut Stage, exit: &pool::ExitReport) {
     };
     stage.status = status;
     stage.message = message.map(str::to_string);
-    if stage.signal.is_none()
-        && matches!(
-            exit.verdict,
-            Verdict::TimeLimit
-                | Verdict::CpuLimit
-                | Verdict::MemoryLimit
-                | Verdict::OutputLimit
-                | Verdict::Killed
-                | Verdict::IdleLimit
-        )
-    {
+    if stage.signal.is_none() && exit.verdict.is_limit() {
         stage.signal = Some("SIGKILL".into());
     }
 }

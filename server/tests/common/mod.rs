@@ -185,3 +185,46 @@ pub async fn ws_until_started(ws: &mut Ws) {
 pub fn run_frame(language: &str, code: &str) -> Value {
     json!({"type": "run", "language": language, "code": code})
 }
+
+/// The real `warmrun-server` binary, set up like [`config`] for `instance` on `port` (stdout
+/// dropped); callers add their own settings, then [`spawn_logged`].
+pub fn server_command(instance: &str, langs: &[&str], port: u16) -> std::process::Command {
+    let cfg = config(instance, langs);
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_warmrun-server"));
+    cmd.env("WARMRUN_LISTEN", format!("127.0.0.1:{port}"))
+        .env("WARMRUN_INSTANCE", instance)
+        .env("WARMRUN_CATALOG", &cfg.catalog)
+        .env("WARMRUN_DATA_DIR", &cfg.data_dir)
+        .env("WARMRUN_AGENT", &cfg.engine.agent_path)
+        .env("WARMRUN_RUNTIME", cfg.engine.runtime.docker_name())
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null());
+    cmd
+}
+
+/// Starts `cmd`, its stderr forwarded line by line with `[name]` in front (kept flowing, so
+/// the process never blocks on it, and visible when a test fails).
+pub fn spawn_logged(mut cmd: std::process::Command, name: &str) -> std::process::Child {
+    use std::io::{BufRead, BufReader};
+    let mut child = cmd
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("warmrun-server starts");
+    let err = child.stderr.take().unwrap();
+    let name = name.to_string();
+    std::thread::spawn(move || {
+        for line in BufReader::new(err).lines().map_while(Result::ok) {
+            eprintln!("[{name}] {line}");
+        }
+    });
+    child
+}
+
+/// A loopback port nobody listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
