@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Run every catalog example in the sandbox the engine uses and check the greeting.
+"""Run every catalog language's hello example in the sandbox the engine uses and check the greeting.
 
   images/test.py                     all languages in images/languages.toml
   images/test.py python go           only these
@@ -32,13 +32,19 @@ def check_catalog(langs):
     probs = []
     seen = set()
     types = {"id": str, "name": str, "version": str, "image": str, "file": str, "compile": list,
-             "run": list, "env": dict, "aliases": list, "zygote": str, "example": str, "limits": dict, "pool": dict}
+             "run": list, "env": dict, "aliases": list, "zygote": str, "examples": list, "limits": dict, "pool": dict}
+    optional = {"zygote", "example"}  # example: an older catalog's single program
     for i, l in enumerate(langs):
         where = "language[%d] (%s)" % (i, l.get("id"))
         for k, t in types.items():
+            if k in optional and k not in l:
+                continue
             if not isinstance(l.get(k), t):
                 probs.append("%s: %s missing or not a %s" % (where, k, t.__name__))
-        extra = set(l) - set(types)
+        extra = set(l) - set(types) - optional
+        ids = [e.get("id") for e in l.get("examples", []) if isinstance(e, dict)]
+        if not ids or ids[0] != "hello" or len(set(ids)) != len(ids) or not all(ids):
+            probs.append("%s: examples need unique ids, hello first: %s" % (where, ids))
         if extra:
             probs.append("%s: unknown keys %s" % (where, sorted(extra)))
         if not re.fullmatch(r"[a-z0-9_+-]+", str(l.get("id"))):
@@ -60,6 +66,11 @@ def check_catalog(langs):
     return probs
 
 
+def hello_code(lang):
+    """The program shown at start: the `hello` example (or an older catalog's `example`)."""
+    return lang["examples"][0]["code"] if lang.get("examples") else lang["example"]
+
+
 def docker_argv(lang, args):
     lim = lang["limits"]
     mem = lim["memory_mb"]
@@ -79,7 +90,7 @@ def docker_argv(lang, args):
     for k, v in lang.get("env", {}).items():
         argv += ["-e", "%s=%s" % (k, v)]
     # The source comes in through an env var so that stdin stays free for the program.
-    argv += ["-e", "WARMRUN_SRC=" + lang["example"].lstrip("\n")]
+    argv += ["-e", "WARMRUN_SRC=" + hello_code(lang).lstrip("\n")]
     compile_cmd = shlex.join(lang["compile"]) if lang["compile"] else "true"
     script = (
         'printf "%s" "$WARMRUN_SRC" > ' + shlex.quote(lang["file"]) + '; unset WARMRUN_SRC; '

@@ -115,7 +115,8 @@ server_bin() {
 
 langs_ids() {
   if [ "$LANGS" = all ]; then
-    sed -n 's/^id = "\([^"]*\)"/\1/p' images/languages.toml
+    # Only the languages' ids, not their examples' (`[[language.examples]]` have ids too).
+    python3 -c 'import sys, tomllib; print("\n".join(l["id"] for l in tomllib.load(open(sys.argv[1], "rb"))["language"]))' images/languages.toml
   else
     tr ',' '\n' <<<"$LANGS" | cut -d= -f1
   fi

@@ -17,8 +17,23 @@ pub struct Language {
     pub aliases: Vec<String>,
     /// Whether runs have a compile step.
     pub compiled: bool,
-    /// A small program that prints a prompt and reads a name from stdin.
+    /// A small program that prints a prompt and reads a name from stdin: the code of the
+    /// first of `examples`, shown at start.
     pub example: String,
+    /// Named programs to start from, in menu order (ids unique within the language).
+    /// Missing in older servers' answers: then empty.
+    #[serde(default)]
+    pub examples: Vec<Example>,
     /// Default limits of a run.
     pub limits: Limits,
+}
+
+/// A named program to start from (the playground's Examples menu).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Example {
+    /// Unique within its language, e.g. `hello`, `loop-and-function`, `error`.
+    pub id: String,
+    /// The menu's label, e.g. `A loop and a function`.
+    pub name: String,
+    pub code: String,
 }

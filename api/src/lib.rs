@@ -16,7 +16,7 @@ pub mod verdict;
 
 pub use error::{ErrorBody, ErrorDetail};
 pub use frames::{ClientFrame, RunFrame, ServerFrame};
-pub use languages::Language;
+pub use languages::{Example, Language};
 pub use run::{
     check_code_or_files, check_file_name, check_files, CompileJson, ExitJson, File, Invalid,
     LimitOverrides, Limits, RunBody, RunResultJson, MAX_ARGS, MAX_ARGS_BYTES, MAX_CODE_BYTES,

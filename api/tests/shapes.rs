@@ -345,6 +345,11 @@ fn stats_and_languages() {
         aliases: vec!["py".into()],
         compiled: false,
         example: "print(1)".into(),
+        examples: vec![Example {
+            id: "hello".into(),
+            name: "Hello".into(),
+            code: "print(1)".into(),
+        }],
         limits: Limits {
             wall_ms: 5000,
             cpu_ms: 5000,
@@ -356,8 +361,14 @@ fn stats_and_languages() {
     };
     assert_eq!(
         to_json(&lang),
-        r#"{"id":"python","name":"Python 3","version":"3.11.2","file":"main.py","aliases":["py"],"compiled":false,"example":"print(1)","limits":{"wall_ms":5000,"cpu_ms":5000,"memory_mb":256,"output_kb":1024,"compile_wall_ms":30000,"idle_ms":300000}}"#
+        r#"{"id":"python","name":"Python 3","version":"3.11.2","file":"main.py","aliases":["py"],"compiled":false,"example":"print(1)","examples":[{"id":"hello","name":"Hello","code":"print(1)"}],"limits":{"wall_ms":5000,"cpu_ms":5000,"memory_mb":256,"output_kb":1024,"compile_wall_ms":30000,"idle_ms":300000}}"#
     );
+    // An older server lists no examples: clients still read its catalog.
+    let older: Language = serde_json::from_str(
+        r#"{"id":"c","name":"C","version":"12","file":"main.c","aliases":[],"compiled":true,"example":"int main(){}","limits":{"wall_ms":1,"cpu_ms":1,"memory_mb":16,"output_kb":1,"compile_wall_ms":1}}"#,
+    )
+    .unwrap();
+    assert!(older.examples.is_empty());
 }
 
 #[test]

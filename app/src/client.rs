@@ -80,7 +80,11 @@ fn choose_language(s: Session) {
         }
         s.lang.set(l.id.clone());
         if s.code.with_untracked(String::is_empty) {
+            s.mark_loaded(&l.id, &l.example);
             s.code.set(l.example);
+        } else if s.loaded.with_value(|m| !m.contains_key(&l.id)) {
+            // The starting code (or a snippet's, under another language's name): not edits.
+            s.mark_loaded(&l.id, &s.code.get_untracked());
         }
     }
 }
@@ -145,6 +149,7 @@ pub fn load_snippet(s: Session) {
         match outcome {
             Ok(snippet) => {
                 s.lang.set(snippet.language.clone());
+                s.mark_loaded(&snippet.language, &snippet.main_code());
                 s.code.set(snippet.main_code());
                 if let Some(title) = &snippet.title {
                     set_document_title(&format!("{title} · warmrun"));

@@ -96,6 +96,9 @@ pub(crate) struct Session {
     pub server_url: StoredValue<String>,
     /// Each language's text as last edited, so switching back and forth keeps it.
     pub drafts: StoredValue<std::collections::HashMap<String, String>>,
+    /// Each language's text as last put into the editor for the person (an example, a
+    /// snippet, the starting code): the editor holds edits when its text differs.
+    pub loaded: StoredValue<std::collections::HashMap<String, String>>,
     #[cfg(target_arch = "wasm32")]
     pub socket: StoredValue<Option<crate::client::Socket>, LocalStorage>,
     /// The output of the run going on (kept to share it with the code).
@@ -131,6 +134,7 @@ impl Session {
             term: TerminalControl::new(),
             server_url: StoredValue::new(server_url),
             drafts: StoredValue::new(Default::default()),
+            loaded: StoredValue::new(Default::default()),
             #[cfg(target_arch = "wasm32")]
             socket: StoredValue::new_local(None),
             capture: StoredValue::new(None),
@@ -153,14 +157,61 @@ impl Session {
         self.drafts.update_value(|d| {
             d.insert(old, text);
         });
-        let next = self.drafts.with_value(|d| d.get(&id).cloned()).or_else(|| {
-            self.languages
-                .with_untracked(|ls| ls.iter().find(|l| l.id == id).map(|l| l.example.clone()))
+        let draft = self.drafts.with_value(|d| d.get(&id).cloned());
+        let next = draft.or_else(|| {
+            let example = self
+                .languages
+                .with_untracked(|ls| ls.iter().find(|l| l.id == id).map(|l| l.example.clone()));
+            if let Some(example) = &example {
+                self.mark_loaded(&id, example);
+            }
+            example
         });
         self.lang.set(id);
         if let Some(next) = next {
             self.code.set(next);
         }
+    }
+
+    /// Notes `code` as what the editor was given for `lang` (not the person's edits).
+    pub(crate) fn mark_loaded(&self, lang: &str, code: &str) {
+        self.loaded.update_value(|l| {
+            l.insert(lang.to_owned(), code.to_owned());
+        });
+    }
+
+    /// Whether the editor holds text the person changed since it was loaded (an empty
+    /// editor holds nothing worth keeping).
+    pub fn has_edits(&self) -> bool {
+        let lang = self.lang.get_untracked();
+        self.code.with_untracked(|code| {
+            self.loaded.with_value(|l| match l.get(&lang) {
+                Some(loaded) => loaded != code,
+                None => !code.trim().is_empty(),
+            })
+        })
+    }
+
+    /// Loads the current language's example `id` into the editor. When that would discard
+    /// edits, asks first (`window.confirm`); cancelled, the code stays. Returns whether the
+    /// example was loaded.
+    pub fn load_example(&self, id: &str) -> bool {
+        let lang = self.lang.get_untracked();
+        let code = self.languages.with_untracked(|ls| {
+            ls.iter()
+                .find(|l| l.id == lang)
+                .and_then(|l| l.examples.iter().find(|e| e.id == id))
+                .map(|e| e.code.clone())
+        });
+        let Some(code) = code else {
+            return false;
+        };
+        if self.has_edits() && !self.code.with_untracked(|c| *c == code) && !confirm_discard() {
+            return false;
+        }
+        self.mark_loaded(&lang, &code);
+        self.code.set(code);
+        true
     }
 
     /// Starts a run of the editor's code (no-op while one runs).
@@ -192,7 +243,25 @@ impl Session {
     }
 }
 
-/// The whole playground: a language picker (from `GET /api/v1/languages`), a
+/// Asks the person whether to replace their edited code (always yes outside a browser).
+fn confirm_discard() -> bool {
+    #[cfg(target_arch = "wasm32")]
+    {
+        web_sys::window()
+            .and_then(|w| {
+                w.confirm_with_message(
+                    "Replace your edited code with the example? Your changes will be lost.",
+                )
+                .ok()
+            })
+            .unwrap_or(false)
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    true
+}
+
+/// The whole playground: a language picker (from `GET /api/v1/languages`), an Examples
+/// menu (the language's example programs; asks before it replaces edited code), a
 /// [`CodeEditor`], a [`Terminal`] where the program's output appears and where typing
 /// feeds its stdin, Run / Stop / Clear / Share buttons and a status line (verdict, exit
 /// code, time, memory; the queue position while queued).
@@ -224,6 +293,9 @@ pub fn Playground(
     /// code and saved output replace `language` and `initial_code`. Empty: none.
     #[prop(optional, into)]
     snippet: String,
+    /// Leaves out the Examples menu (shown by default).
+    #[prop(optional)]
+    hide_examples: bool,
 ) -> impl IntoView {
     let s = Session::new(language, initial_code, server_url, snippet);
 
@@ -263,6 +335,47 @@ pub fn Playground(
             .collect_view()
     };
 
+    let example_options = move || {
+        let lang = s.lang.get();
+        s.languages
+            .with(|ls| ls.iter().find(|l| l.id == lang).map(|l| l.examples.clone()))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| view! { <option value=e.id>{e.name}</option> })
+            .collect_view()
+    };
+    let no_examples = move || {
+        let lang = s.lang.get();
+        s.languages.with(|ls| {
+            ls.iter()
+                .find(|l| l.id == lang)
+                .is_none_or(|l| l.examples.is_empty())
+        })
+    };
+    let examples_menu = NodeRef::<leptos::html::Select>::new();
+    let examples = (!hide_examples).then(|| {
+        view! {
+            <select
+                class="wr-examples"
+                aria-label="Examples"
+                title="Load an example program"
+                node_ref=examples_menu
+                disabled=no_examples
+                on:change=move |ev| {
+                    s.load_example(&event_target_value(&ev));
+                    // A menu, not a setting: back to its title, so any example (also the
+                    // one just loaded) can be chosen again.
+                    if let Some(menu) = examples_menu.get_untracked() {
+                        menu.set_value("");
+                    }
+                }
+            >
+                <option value="" selected>"Examples…"</option>
+                {example_options}
+            </select>
+        }
+    });
+
     view! {
         <div class="wr-playground">
             <SnippetBanner s=s />
@@ -278,6 +391,7 @@ pub fn Playground(
                     </Show>
                     {language_options}
                 </select>
+                {examples}
                 <button
                     class="wr-run"
                     title="Run (Ctrl+Enter)"

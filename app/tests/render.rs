@@ -49,7 +49,19 @@ fn playground_renders_toolbar_panes_and_status() {
     assert!(!html.contains("wr-share-panel"), "{html}");
 }
 
-/// The opening tag of the button with this class.
+/// The Examples menu is there by default (disabled until the catalog lists examples) and
+/// left out with `hide_examples`.
+#[test]
+fn examples_menu_is_optional() {
+    let html = render(|| view! { <Playground /> }.into_any());
+    assert!(html.contains(r#"aria-label="Examples""#), "{html}");
+    assert!(html.contains("Examples…"), "{html}");
+    assert!(button(&html, "wr-examples").contains("disabled"), "{html}");
+    let html = render(|| view! { <Playground hide_examples=true /> }.into_any());
+    assert!(!html.contains("wr-examples"), "{html}");
+}
+
+/// The opening tag of the element (a button, mostly) with this class.
 fn button(html: &str, class: &str) -> String {
     let at = html
         .find(&format!(r#"class="{class}""#))

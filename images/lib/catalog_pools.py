@@ -28,6 +28,7 @@ def main(argv):
     blocks = re.split(r"(?m)^(?=\[\[language\]\])", text)
     out = [blocks[0]]
     for block in blocks[1:]:
+        # The language's own id comes first (its examples' ids follow in their tables).
         m = re.search(r'(?m)^id = "([^"]+)"', block)
         lang = m.group(1) if m else None
         if lang not in pools:
@@ -39,8 +40,13 @@ def main(argv):
             lo, _, hi = size.partition(":")
             if not (lo.isdigit() and hi.isdigit()):
                 sys.exit(f"{lang}={size}: expected MIN:MAX, e.g. {lang}=1:4")
-            block = re.sub(r"(?m)^min_idle = \d+", f"min_idle = {lo}", block)
-            block = re.sub(r"(?m)^max = \d+", f"max = {hi}", block)
+            # Only inside [language.pool]: example programs may hold such lines too.
+            m = re.search(r"(?ms)^\[language\.pool\]\n.*?(?=^\[|\Z)", block)
+            if not m:
+                sys.exit(f"{lang}: no [language.pool] table")
+            pool = re.sub(r"(?m)^min_idle = \d+", f"min_idle = {lo}", m.group(0))
+            pool = re.sub(r"(?m)^max = \d+", f"max = {hi}", pool)
+            block = block[: m.start()] + pool + block[m.end() :]
         out.append(block)
     if pools:
         sys.exit(f"unknown languages: {', '.join(sorted(pools))}")

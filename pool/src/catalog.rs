@@ -119,10 +119,76 @@ pub struct Language {
     /// its start-up.
     #[serde(default)]
     pub zygote: Option<agent::ZygoteKind>,
+    /// Programs to start from, in menu order; the first (`hello`: prompts for a name and
+    /// greets it) is the one shown at start, see [`Language::example`].
     #[serde(default)]
-    pub example: String,
+    pub examples: Vec<Example>,
+    /// An older catalog's single example program: [`Catalog::parse`] turns it into the
+    /// `hello` example (a catalog sets this or `examples`, not both), so it is always
+    /// empty after parsing and never written back.
+    #[serde(default, rename = "example", skip_serializing)]
+    pub legacy_example: String,
     pub limits: Limits,
     pub pool: PoolSize,
+}
+
+/// A named program of a language's catalog entry, for people to start from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Example {
+    /// Unique within its language, e.g. `hello`, `loop-and-function`.
+    pub id: String,
+    /// The label people choose it by, e.g. `A loop and a function`.
+    pub name: String,
+    pub code: String,
+}
+
+impl Language {
+    /// The program shown at start: the first example's code (empty when there is none).
+    pub fn example(&self) -> &str {
+        self.examples.first().map_or("", |e| e.code.as_str())
+    }
+
+    /// Folds an older catalog's `example` into `examples` and checks the examples: ids
+    /// non-empty and unique, names and code non-empty.
+    fn settle_examples(&mut self) -> Result<(), PoolError> {
+        let id = &self.id;
+        let legacy = std::mem::take(&mut self.legacy_example);
+        if !legacy.is_empty() {
+            if !self.examples.is_empty() {
+                return Err(PoolError::Config(format!(
+                    "catalog: {id} sets both `example` and `examples`; keep the program in \
+                     one place (`[[language.examples]]`)"
+                )));
+            }
+            self.examples.push(Example {
+                id: "hello".into(),
+                name: "Hello".into(),
+                code: legacy,
+            });
+        }
+        let mut seen = std::collections::HashSet::new();
+        for e in &self.examples {
+            if e.id.trim().is_empty() {
+                return Err(PoolError::Config(format!(
+                    "catalog: {id} has an example without an id"
+                )));
+            }
+            if !seen.insert(e.id.as_str()) {
+                return Err(PoolError::Config(format!(
+                    "catalog: {id} has two examples with id {:?}",
+                    e.id
+                )));
+            }
+            if e.name.trim().is_empty() || e.code.trim().is_empty() {
+                return Err(PoolError::Config(format!(
+                    "catalog: {id} example {:?} needs a name and code",
+                    e.id
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// All languages, in catalog order.
@@ -142,8 +208,11 @@ impl Catalog {
 
     /// Parses and checks catalog text.
     pub fn parse(text: &str) -> Result<Catalog, PoolError> {
-        let catalog: Catalog =
+        let mut catalog: Catalog =
             toml::from_str(text).map_err(|e| PoolError::Config(format!("catalog: {e}")))?;
+        for lang in &mut catalog.languages {
+            lang.settle_examples()?;
+        }
         let mut seen = std::collections::HashSet::new();
         for lang in &catalog.languages {
             let id = lang.id.as_str();
@@ -237,6 +306,77 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(d.with_overrides(&idle, &max).unwrap().idle_ms, 3000);
+    }
+
+    /// A language table with `extra` keys and tables after its own keys.
+    fn language_with(extra: &str) -> String {
+        format!(
+            "[[language]]\nid = \"x\"\nname = \"X\"\nversion = \"1\"\nimage = \"i\"\n\
+             file = \"m\"\nrun = [\"m\"]\n{extra}\n[language.limits]\nwall_ms = 1\n\
+             cpu_ms = 1\nmemory_mb = 16\noutput_kb = 1\n[language.pool]\nmin_idle = 0\nmax = 1\n"
+        )
+    }
+
+    fn example(id: &str) -> String {
+        format!(
+            "[[language.examples]]\nid = \"{id}\"\nname = \"N {id}\"\ncode = 'print(\"{id}\")'\n"
+        )
+    }
+
+    /// Examples keep their order; the first is the start program; ids must be unique and
+    /// non-empty; the old single `example` becomes `hello`, but not beside `examples`.
+    #[test]
+    fn examples_are_checked() {
+        let c = Catalog::parse(&language_with(&(example("hello") + &example("loop")))).unwrap();
+        let ids: Vec<&str> = c.languages[0]
+            .examples
+            .iter()
+            .map(|e| e.id.as_str())
+            .collect();
+        assert_eq!(ids, ["hello", "loop"]);
+        assert_eq!(c.languages[0].example(), "print(\"hello\")");
+
+        let dup = Catalog::parse(&language_with(&(example("a") + &example("a")))).unwrap_err();
+        assert!(
+            dup.to_string().contains("two examples with id \"a\""),
+            "{dup}"
+        );
+        let empty = Catalog::parse(&language_with(&example(""))).unwrap_err();
+        assert!(empty.to_string().contains("without an id"), "{empty}");
+        let unknown = language_with(
+            "[[language.examples]]\nid = \"a\"\nname = \"A\"\ncode = \"x\"\nlang = \"y\"\n",
+        );
+        assert!(Catalog::parse(&unknown).is_err());
+
+        let old = Catalog::parse(&language_with("example = \"print(1)\"")).unwrap();
+        assert_eq!(old.languages[0].example(), "print(1)");
+        assert_eq!(old.languages[0].examples[0].id, "hello");
+        assert!(old.languages[0].legacy_example.is_empty());
+        let both = language_with(&format!("example = \"print(1)\"\n{}", example("hello")));
+        assert!(Catalog::parse(&both)
+            .unwrap_err()
+            .to_string()
+            .contains("both"));
+
+        let none = Catalog::parse(&language_with("")).unwrap();
+        assert_eq!(none.languages[0].example(), "");
+    }
+
+    /// The repository's catalog: every language has at least four examples, `hello` first,
+    /// and written back (as tests and scripts cut the catalog down) it parses the same.
+    #[test]
+    fn repo_examples_round_trip() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../images/languages.toml");
+        let catalog = Catalog::load(&path).unwrap();
+        for lang in &catalog.languages {
+            assert!(lang.examples.len() >= 4, "{}: {:?}", lang.id, lang.examples);
+            assert_eq!(lang.examples[0].id, "hello", "{}", lang.id);
+            for e in &lang.examples {
+                assert!(e.code.lines().count() <= 30, "{} {} is long", lang.id, e.id);
+            }
+        }
+        let again = Catalog::parse(&toml::to_string(&catalog).unwrap()).unwrap();
+        assert_eq!(again, catalog);
     }
 
     /// A catalog without `idle_ms` gets the default; one with it keeps its value.

@@ -33,7 +33,7 @@ pub use agent::{CompileReport, ExitReport, TtySize, Verdict};
 /// For implementing [`OwnerLiveness`] (and [`backend::Backend`]) without depending on
 /// `async-trait` directly: `#[pool::async_trait]`.
 pub use async_trait::async_trait;
-pub use catalog::{Catalog, Language, LanguageId, LimitOverrides, Limits, PoolSize};
+pub use catalog::{Catalog, Example, Language, LanguageId, LimitOverrides, Limits, PoolSize};
 pub use config::{EngineConfig, Runtime};
 pub use docker::connect_docker;
 pub use engine::Engine;

@@ -31,7 +31,8 @@ fn language(id: &str, min_idle: usize, max: usize) -> Language {
         env: Default::default(),
         aliases: vec![],
         zygote: None,
-        example: String::new(),
+        examples: vec![],
+        legacy_example: String::new(),
         limits: Limits {
             wall_ms: 5_000,
             cpu_ms: 5_000,

@@ -22,72 +22,131 @@ async fn engine() -> Engine {
     common::engine("languages", LANGS).await
 }
 
-/// The catalog's example of `lang` greets the name it reads from stdin.
-async fn hello(lang: &str) {
+/// The message each language's `error` example ends with.
+const ERROR_MESSAGES: &[(&str, &str)] = &[
+    ("python", "ZeroDivisionError: division by zero"),
+    (
+        "javascript",
+        "TypeError: Cannot read properties of undefined",
+    ),
+    ("c", "Assertion"),
+    ("cpp", "std::out_of_range"),
+    (
+        "go",
+        "panic: runtime error: index out of range [3] with length 3",
+    ),
+    ("rust", "error[E0382]: borrow of moved value: `names`"),
+    (
+        "java",
+        "java.lang.NumberFormatException: For input string: \"forty-two\"",
+    ),
+    ("bash", "greting: unbound variable"),
+];
+
+/// Every example of `lang` in the catalog runs as the playground's Examples menu promises:
+/// `hello` (the start program) greets the name it reads, `error` fails with its message,
+/// the others succeed.
+async fn examples(lang: &str) {
     let engine = engine().await;
-    let example = engine.language(lang).unwrap().example.clone();
-    assert!(!example.is_empty(), "{lang} has no example");
-    let r = exec(&engine, lang, &example, "World\n").await;
-    assert_eq!(
-        r.outcome.exit.verdict,
-        Verdict::Ok,
-        "{lang}: {}",
-        describe(&r)
-    );
+    let language = engine.language(lang).unwrap().clone();
     assert!(
-        text(&r.stdout).contains("Hello, World!"),
-        "{lang}: {}",
-        describe(&r)
+        language.examples.len() >= 4,
+        "{lang}: {:?}",
+        language.examples
     );
-    if !engine.language(lang).unwrap().compile.is_empty() {
-        let compile = r.compile.as_ref().expect("a compile report");
-        assert_eq!(
-            compile.exit.verdict,
-            Verdict::Ok,
-            "{lang}: {}",
-            describe(&r)
-        );
+    assert_eq!(
+        language.examples[0].id, "hello",
+        "{lang}: hello comes first"
+    );
+    assert_eq!(language.example(), language.examples[0].code);
+    for example in &language.examples {
+        let what = format!("{lang} example {}", example.id);
+        let stdin = if example.id == "hello" { "Ada\n" } else { "" };
+        let r = exec(&engine, lang, &example.code, stdin).await;
+        let verdict = r.outcome.exit.verdict;
+        match example.id.as_str() {
+            "error" => {
+                let (_, message) = ERROR_MESSAGES.iter().find(|(l, _)| *l == lang).unwrap();
+                let said = match verdict {
+                    Verdict::CompileError => {
+                        text(&r.compile.as_ref().expect("a compile report").stderr)
+                    }
+                    Verdict::RuntimeError => text(&r.stderr),
+                    _ => panic!("{what}: expected an error, got {}", describe(&r)),
+                };
+                assert!(
+                    said.contains(message),
+                    "{what}: no {message:?} in {}",
+                    describe(&r)
+                );
+            }
+            id => {
+                assert_eq!(verdict, Verdict::Ok, "{what}: {}", describe(&r));
+                if id == "hello" {
+                    assert!(
+                        text(&r.stdout).contains("Hello, Ada!"),
+                        "{what}: {}",
+                        describe(&r)
+                    );
+                } else {
+                    assert!(
+                        !r.stdout.is_empty(),
+                        "{what} printed nothing: {}",
+                        describe(&r)
+                    );
+                }
+                if !language.compile.is_empty() {
+                    let compile = r.compile.as_ref().expect("a compile report");
+                    assert_eq!(
+                        compile.exit.verdict,
+                        Verdict::Ok,
+                        "{what}: {}",
+                        describe(&r)
+                    );
+                }
+            }
+        }
     }
 }
 
 #[test]
-fn hello_python() {
-    run(hello("python"));
+fn examples_python() {
+    run(examples("python"));
 }
 
 #[test]
-fn hello_javascript() {
-    run(hello("javascript"));
+fn examples_javascript() {
+    run(examples("javascript"));
 }
 
 #[test]
-fn hello_c() {
-    run(hello("c"));
+fn examples_c() {
+    run(examples("c"));
 }
 
 #[test]
-fn hello_cpp() {
-    run(hello("cpp"));
+fn examples_cpp() {
+    run(examples("cpp"));
 }
 
 #[test]
-fn hello_go() {
-    run(hello("go"));
+fn examples_go() {
+    run(examples("go"));
 }
 
 #[test]
-fn hello_rust() {
-    run(hello("rust"));
+fn examples_rust() {
+    run(examples("rust"));
 }
 
 #[test]
-fn hello_java() {
-    run(hello("java"));
+fn examples_java() {
+    run(examples("java"));
 }
 
 #[test]
-fn hello_bash() {
-    run(hello("bash"));
+fn examples_bash() {
+    run(examples("bash"));
 }
 
 #[test]

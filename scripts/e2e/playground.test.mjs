@@ -117,6 +117,46 @@ describe("playground", () => {
     assert.equal(await editorText(page), "while True: pass");
   });
 
+  it("the Examples menu loads an example, asking before it replaces edited code", async () => {
+    // The python editor holds the edited draft of the test before ("while True: pass").
+    const examples = await page.$$eval("select.wr-examples option", (os) => os.map((o) => o.value));
+    for (const id of ["hello", "loop-and-function", "error", "generators"]) {
+      assert.ok(examples.includes(id), `menu lists ${id}: ${examples}`);
+    }
+    const dialogs = [];
+    let answer = "dismiss";
+    const onDialog = async (d) => {
+      dialogs.push(`${d.type()}: ${d.message()}`);
+      await (answer === "accept" ? d.accept() : d.dismiss());
+    };
+    page.on("dialog", onDialog);
+    try {
+      await page.select("select.wr-examples", "loop-and-function");
+      for (const end = Date.now() + 10_000; dialogs.length === 0 && Date.now() < end;) await sleep(50);
+      await sleep(300); // a second dialog would have come by now
+      assert.equal(dialogs.length, 1, `one confirm dialog: ${dialogs}`);
+      assert.match(dialogs[0], /^confirm: .*edited code/);
+      assert.equal(await editorText(page), "while True: pass", "cancelled: the edits stay");
+      assert.equal(await page.$eval("select.wr-examples", (s) => s.value), "", "the menu shows its title again");
+
+      answer = "accept";
+      await page.select("select.wr-examples", "loop-and-function");
+      await page.waitForFunction(() => document.querySelector(".wr-editor-fallback").value.includes("def factorial"), { timeout: 10_000 });
+      assert.equal(dialogs.length, 2, `asked again: ${dialogs}`);
+
+      // Unchanged example code is no edit: the next example loads without asking.
+      await page.select("select.wr-examples", "generators");
+      await page.waitForFunction(() => document.querySelector(".wr-editor-fallback").value.includes("def fibonacci"), { timeout: 10_000 });
+      assert.equal(dialogs.length, 2, `no question without edits: ${dialogs}`);
+    } finally {
+      page.off("dialog", onDialog);
+    }
+    await clickRun(page);
+    assert.equal(await waitForVerdict(page), "ok");
+    await waitForTerminal(page, "longest word: quick");
+    await page.screenshot({ path: path.join(ARTIFACTS, "examples.png") });
+  });
+
   it("/embed takes lang and code from the query, without page chrome", async () => {
     const code = 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("embedded go") }\n';
     const p = await openPage(`${BASE}/embed?lang=go&code=${encodeURIComponent(code)}`, { width: 700, height: 420 });

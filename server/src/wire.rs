@@ -89,8 +89,20 @@ impl ToApi for pool::Language {
             file: self.file.clone(),
             aliases: self.aliases.clone(),
             compiled: !self.compile.is_empty(),
-            example: self.example.clone(),
+            example: self.example().to_owned(),
+            examples: self.examples.iter().map(ToApi::to_api).collect(),
             limits: self.limits.to_api(),
+        }
+    }
+}
+
+impl ToApi for pool::Example {
+    type Api = warmrun_api::Example;
+    fn to_api(&self) -> warmrun_api::Example {
+        warmrun_api::Example {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            code: self.code.clone(),
         }
     }
 }

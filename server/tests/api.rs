@@ -24,6 +24,22 @@ fn languages_list_the_catalog() {
             .collect();
         assert_eq!(ids, ["python", "c", "bash"]);
         assert!(langs[0]["example"].as_str().unwrap().contains("input"));
+        // The Examples menu: named programs per language, hello (the start program) first.
+        for lang in langs.as_array().unwrap() {
+            let examples = lang["examples"].as_array().unwrap();
+            assert!(examples.len() >= 4, "{lang}");
+            let ids: std::collections::HashSet<&str> =
+                examples.iter().map(|e| e["id"].as_str().unwrap()).collect();
+            assert_eq!(ids.len(), examples.len(), "unique ids: {lang}");
+            assert!(!ids.contains(""), "{lang}");
+            assert!(ids.contains("error"), "{lang}");
+            assert_eq!(examples[0]["id"], "hello");
+            assert_eq!(examples[0]["code"], lang["example"]);
+            for e in examples {
+                assert!(!e["name"].as_str().unwrap().is_empty(), "{e}");
+                assert!(!e["code"].as_str().unwrap().is_empty(), "{e}");
+            }
+        }
     });
 }
 
