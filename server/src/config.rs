@@ -66,6 +66,10 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     /// Largest snippet: code, stdin, title and kept output together, in bytes.
     pub max_snippet_bytes: usize,
+    /// Pages of which origins may call the API, load `/pkg` and open WebSockets from the
+    /// browser (`https://docs.example.org`), or `*` for any (the default: the API uses no
+    /// cookies). A page of the server's own origin is always allowed.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 /// Sizes and counts a client may send.
@@ -125,6 +129,7 @@ impl Default for ServerConfig {
             database_url: None,
             data_dir: PathBuf::from("/var/lib/warmrun"),
             max_snippet_bytes: 1024 * 1024,
+            cors_allowed_origins: vec![crate::cors::ANY.to_string()],
         }
     }
 }
@@ -174,6 +179,10 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("WARMRUN_READY_MAX_QUEUE", "ready_max_queue"),
     ("WARMRUN_DRAIN_DELAY_MS", "drain_delay_ms"),
     ("WARMRUN_SHUTDOWN_GRACE_MS", "shutdown_grace_ms"),
+    (
+        "WARMRUN_CORS_ALLOWED_ORIGINS",
+        "cors_allowed_origins (comma-separated, or *)",
+    ),
 ];
 
 impl ServerConfig {
@@ -190,7 +199,19 @@ impl ServerConfig {
         cfg.fold_deprecated();
         cfg.apply_env(|k| std::env::var(k).ok())?;
         cfg.resolve_node_id()?;
+        cfg.normalise_origins()?;
         Ok(cfg)
+    }
+
+    /// Checks `cors_allowed_origins` and writes them as browsers send them.
+    pub fn normalise_origins(&mut self) -> anyhow::Result<()> {
+        self.cors_allowed_origins = self
+            .cors_allowed_origins
+            .iter()
+            .map(|o| crate::cors::normalise_origin(o))
+            .collect::<Result<_, _>>()
+            .map_err(|e| anyhow::anyhow!("cors_allowed_origins: {e}"))?;
+        Ok(())
     }
 
     /// Turns deprecated keys into their replacements (before the environment applies, so
@@ -284,6 +305,14 @@ impl ServerConfig {
                 "WARMRUN_READY_MAX_QUEUE" => self.ready_max_queue = num(key, &v)?,
                 "WARMRUN_DRAIN_DELAY_MS" => self.drain_delay_ms = num(key, &v)?,
                 "WARMRUN_SHUTDOWN_GRACE_MS" => self.shutdown_grace_ms = num(key, &v)?,
+                "WARMRUN_CORS_ALLOWED_ORIGINS" => {
+                    self.cors_allowed_origins = v
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|o| !o.is_empty())
+                        .map(str::to_string)
+                        .collect()
+                }
                 _ => {}
             }
         }

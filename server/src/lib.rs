@@ -5,6 +5,7 @@ pub mod api;
 pub mod body_limit;
 pub mod cluster;
 pub mod config;
+pub mod cors;
 pub mod error;
 pub mod extract;
 pub mod metrics;
@@ -114,6 +115,7 @@ async fn housekeeping(state: SharedState) {
 /// The whole service: the API and, with the `web` feature, the playground pages.
 pub fn app_router(state: SharedState) -> Router {
     let node = node_header(&state);
+    let cors = cors::layer(&state.config.cors_allowed_origins);
     #[cfg(feature = "web")]
     let router = {
         let site = state.config.site_root.clone();
@@ -121,13 +123,14 @@ pub fn app_router(state: SharedState) -> Router {
     };
     #[cfg(not(feature = "web"))]
     let router = api_routes(state);
-    with_node_header(router, node)
+    with_node_header(router.layer(cors), node)
 }
 
 /// The API routes (everything but the web pages).
 pub fn api_router(state: SharedState) -> Router {
     let node = node_header(&state);
-    with_node_header(api_routes(state), node)
+    let cors = cors::layer(&state.config.cors_allowed_origins);
+    with_node_header(api_routes(state).layer(cors), node)
 }
 
 fn node_header(state: &SharedState) -> HeaderValue {

@@ -10,7 +10,7 @@ use crate::wire::{ToApi, ToPool};
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket};
 use axum::extract::{State, WebSocketUpgrade};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use futures_util::stream::{SplitSink, StreamExt};
 use futures_util::SinkExt;
@@ -27,8 +27,16 @@ use warmrun_api::{ClientFrame, ExitJson, QueuePosition, RunFrame, ServerFrame};
 pub async fn upgrade(
     State(state): State<SharedState>,
     client: Metered,
+    headers: HeaderMap,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
+    if !crate::cors::websocket_allowed(&state.config.cors_allowed_origins, &headers) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "origin_not_allowed",
+            "pages of this origin may not open sessions here (see cors_allowed_origins)",
+        ));
+    }
     let ws = ws.map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,

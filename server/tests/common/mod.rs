@@ -79,11 +79,23 @@ pub fn start(cfg: ServerConfig) -> TestServer {
 pub fn start_serving(
     cfg: ServerConfig,
 ) -> (TestServer, tokio::task::JoinHandle<anyhow::Result<()>>) {
+    start_router(cfg, server::api_router)
+}
+
+/// Starts a server with the pages and `/pkg` too (the binary's whole router).
+pub fn start_with_pages(cfg: ServerConfig) -> TestServer {
+    start_router(cfg, server::app_router).0
+}
+
+fn start_router(
+    cfg: ServerConfig,
+    router: fn(server::state::SharedState) -> axum::Router,
+) -> (TestServer, tokio::task::JoinHandle<anyhow::Result<()>>) {
     rt().block_on(async {
         let listener = tokio::net::TcpListener::bind(cfg.listen).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let state = server::build_state(cfg).await.unwrap();
-        let app = server::api_router(state.clone());
+        let app = router(state.clone());
         let serving = tokio::spawn(server::serve(state.clone(), app, listener));
         let s = TestServer { addr, state };
         wait_ready(&s).await;
