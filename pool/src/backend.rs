@@ -62,9 +62,9 @@ pub trait Backend: Send + Sync + 'static {
     /// Changes a container's memory limit (memory + swap alike).
     async fn set_memory(&self, id: &str, memory_mb: u64) -> Result<(), PoolError>;
 
-    /// Whether the kernel's OOM killer ended the container (waiting briefly for the runtime
-    /// to notice that it exited).
-    async fn oom_killed(&self, id: &str) -> bool;
+    /// Whether the kernel's OOM killer acted in the container since `since` (waiting briefly
+    /// for the runtime to notice that it exited).
+    async fn oom_killed(&self, id: &str, since: std::time::SystemTime) -> bool;
 
     /// Force-removes a container; gone already is fine.
     async fn remove(&self, id: &str);

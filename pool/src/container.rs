@@ -121,8 +121,8 @@ impl Container {
     /// Whether the runtime saw the kernel's OOM killer act in this container. Under gVisor a
     /// program that exhausts the memory limit takes the whole sandbox with it, and this is
     /// how the run still gets its `memory_limit` verdict.
-    pub async fn oom_killed(&self) -> bool {
-        self.backend.oom_killed(&self.id).await
+    pub async fn oom_killed(&self, since: std::time::SystemTime) -> bool {
+        self.backend.oom_killed(&self.id, since).await
     }
 
     /// Sends a request to the agent.

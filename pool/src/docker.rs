@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use bollard::container::LogOutput;
 use bollard::models::{ContainerSummaryStateEnum, ContainerUpdateBody};
 use bollard::query_parameters::{
-    AttachContainerOptionsBuilder, CreateContainerOptionsBuilder, ListContainersOptionsBuilder,
-    RemoveContainerOptionsBuilder,
+    AttachContainerOptionsBuilder, CreateContainerOptionsBuilder, EventsOptionsBuilder,
+    ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
 };
 use bollard::{ClientVersion, Docker};
 use futures_util::StreamExt;
@@ -84,6 +84,34 @@ impl DockerBackend {
             stdin: attach.input,
         })
     }
+
+    /// Whether the daemon recorded an `oom` event of container `id` from `since` until now.
+    async fn oom_event_since(&self, id: &str, since: std::time::SystemTime) -> bool {
+        let secs = |t: std::time::SystemTime| {
+            t.duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs_f64()
+        };
+        let filters = HashMap::from([
+            ("container", vec![id]),
+            ("type", vec!["container"]),
+            ("event", vec!["oom"]),
+        ]);
+        let options = EventsOptionsBuilder::default()
+            // A second of slack: the daemon's and our clocks are the same, its timestamps
+            // are rounded.
+            .since(&format!("{:.3}", secs(since) - 1.0))
+            .until(&format!("{:.3}", secs(std::time::SystemTime::now()) + 1.0))
+            .filters(&filters)
+            .build();
+        // With `until` in the past the stream ends by itself; the timeout is for a slow daemon.
+        let first = tokio::time::timeout(
+            Duration::from_secs(3),
+            self.docker.events(Some(options)).next(),
+        )
+        .await;
+        matches!(first, Ok(Some(Ok(_))))
+    }
 }
 
 #[async_trait]
@@ -128,11 +156,13 @@ impl Backend for DockerBackend {
         Ok(())
     }
 
-    /// Docker sets `State.OOMKilled` when containerd reports the kernel's OOM kill, an event
-    /// that may come after the agent's link broke and even after the container's exit: this
-    /// waits for the container to stop, then a little longer for that flag. A slow daemon
-    /// (one inspect timing out) is asked again rather than taken for "no".
-    async fn oom_killed(&self, id: &str) -> bool {
+    /// Docker's `State.OOMKilled` is unreliable: it is set only when containerd's OOM event
+    /// reaches the daemon before the exit event (Docker 20.10 even hands a late one to the
+    /// next container that exits). The daemon's `oom` event of the container is recorded
+    /// either way, so this looks for that too, from `since` on. It waits for the container
+    /// to stop, then a little longer for the event; a slow daemon (one inspect timing out)
+    /// is asked again rather than taken for "no".
+    async fn oom_killed(&self, id: &str, since: std::time::SystemTime) -> bool {
         const WAIT: Duration = Duration::from_secs(10);
         const AFTER_EXIT: Duration = Duration::from_millis(1500);
         let started = Instant::now();
@@ -146,6 +176,9 @@ impl Backend for DockerBackend {
                         return true;
                     }
                     if state.running != Some(true) {
+                        if self.oom_event_since(id, since).await {
+                            return true;
+                        }
                         let at = *stopped_at.get_or_insert_with(Instant::now);
                         if at.elapsed() >= AFTER_EXIT {
                             return false;

@@ -156,7 +156,7 @@ impl Backend for FakeBackend {
         Ok(())
     }
 
-    async fn oom_killed(&self, _id: &str) -> bool {
+    async fn oom_killed(&self, _id: &str, _since: std::time::SystemTime) -> bool {
         false
     }
 

@@ -304,6 +304,7 @@ pub(crate) async fn drive(
     }
     let container = lease.container();
     let sent = Instant::now();
+    let sent_at = std::time::SystemTime::now();
     if container.send(Request::Run(prepared.spec)).is_err() {
         lease.discard("dead").await;
         let _ = events.send(RunEvent::Exit(failed(asked))).await;
@@ -402,7 +403,7 @@ pub(crate) async fn drive(
         None => {
             // A container that died of its memory limit (the whole gVisor sandbox goes when
             // a program exhausts it) is the program's doing: report it as such.
-            let oom = lease.container().oom_killed().await;
+            let oom = lease.container().oom_killed(sent_at).await;
             let mut outcome = failed(asked);
             if oom {
                 warn!("the container was OOM-killed; destroying it");
