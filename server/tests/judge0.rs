@@ -166,7 +166,7 @@ fn statuses_come_from_real_runs() {
 
         let fpe = run_waiting(
             s,
-            json!({"source_code": "int main(void){ volatile int z = 0; return 1 / z; }", "language_id": 50}),
+            json!({"source_code": "int main(void){ volatile int a = 7, z = 0; return a / z; }", "language_id": 50}),
         )
         .await;
         assert_eq!(fpe["status"]["id"], 9, "{fpe}");

@@ -400,8 +400,7 @@ pub fn accept(
         memory_mb: memory_kb.map(|kb| {
             ((kb / 1024.0).ceil() as u64).clamp(pool::catalog::MIN_MEMORY_MB, max.memory_mb)
         }),
-        output_kb: None,
-        compile_wall_ms: None,
+        ..warmrun_api::LimitOverrides::default()
     };
     let defaults = &lang.language.limits;
     let extras = Extras {
@@ -627,6 +626,12 @@ pub fn judge(result: &RunResultJson, extras: &Extras) -> Outcome {
             Status::TimeLimitExceeded,
             killed,
             Some("Time limit exceeded".into()),
+        ),
+        // Only interactive runs wait for input; a submission's stdin is closed.
+        Verdict::IdleLimit => (
+            Status::TimeLimitExceeded,
+            killed,
+            Some("Time limit exceeded (waiting for input)".into()),
         ),
         // Judge0's cgroup kills a program over its memory limit with SIGKILL.
         Verdict::MemoryLimit => (
