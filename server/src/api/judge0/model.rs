@@ -1050,6 +1050,100 @@ mod tests {
         assert_eq!(timestamp(1_798_548_301_123), "2026-12-29T12:45:01.123Z");
     }
 
+    fn catalog() -> Catalog {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        Catalog::load(&root.join("images/languages.toml")).unwrap()
+    }
+
+    fn body(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    const MAX: Limits = Limits {
+        wall_ms: 20_000,
+        cpu_ms: 10_000,
+        memory_mb: 512,
+        output_kb: 1024,
+        compile_wall_ms: 30_000,
+        idle_ms: 0,
+    };
+
+    #[test]
+    fn submissions_become_runs() {
+        let c = catalog();
+        let ids: Vec<u32> = languages(&c).iter().map(|l| l.id).collect();
+        for id in [46, 50, 52, 54, 60, 62, 63, 71, 73] {
+            assert!(ids.contains(&id), "{id} in {ids:?}");
+        }
+        let sub = accept(
+            &body(
+                json!({"source_code": "int main(){}", "language_id": "52", "stdin": "in",
+                         "cpu_time_limit": 100, "wall_time_limit": "2.5", "memory_limit": 100000,
+                         "command_line_arguments": "a 'b c'", "expected_output": "x",
+                         "stack_limit": 64000, "number_of_runs": 1}),
+            ),
+            false,
+            &c,
+            &MAX,
+        )
+        .unwrap();
+        assert_eq!(sub.run.language, "cpp");
+        assert_eq!(sub.run.code.as_deref(), Some("int main(){}"));
+        assert_eq!(sub.run.stdin.as_deref(), Some("in"));
+        assert_eq!(sub.run.args, ["a", "b c"]);
+        assert_eq!(
+            sub.run.limits.cpu_ms,
+            Some(10_000),
+            "lowered to the maximum"
+        );
+        assert_eq!(sub.run.limits.wall_ms, Some(2_500));
+        assert_eq!(sub.run.limits.memory_mb, Some(98));
+        assert_eq!(sub.extras.cpu_time_limit, 10.0);
+        assert_eq!(sub.extras.memory_limit, 98 * 1024);
+        assert_eq!(sub.extras.expected_output.as_deref(), Some("x"));
+        let back = Accepted::from_stored(&sub.stored()).unwrap();
+        assert_eq!(back, sub);
+        // What the queue runs of it: the run alone.
+        let run = crate::cluster::queue::stored_run(&sub.stored()).unwrap();
+        assert_eq!(run, sub.run);
+
+        let b64 = accept(
+            &body(json!({"source_code": "cHJpbnQoMSk=\n", "language_id": 71})),
+            true,
+            &c,
+            &MAX,
+        )
+        .unwrap();
+        assert_eq!(b64.run.code.as_deref(), Some("print(1)"));
+    }
+
+    #[test]
+    fn bad_submissions_name_their_fields() {
+        let c = catalog();
+        let errors = |v: Value, base64: bool| accept(&body(v), base64, &c, &MAX).unwrap_err();
+        let e = errors(json!({}), false);
+        assert_eq!(e["source_code"], ["can't be blank"]);
+        assert_eq!(e["language_id"], ["can't be blank"]);
+        let e = errors(json!({"source_code": "x", "language_id": 7.5}), false);
+        assert!(e["language_id"][0].contains("doesn't exist"), "{e:?}");
+        let e = errors(json!({"source_code": "%%", "language_id": 71}), true);
+        assert!(e["source_code"][0].contains("base64"), "{e:?}");
+        let e = errors(json!({"source_code": "/w==", "language_id": 71}), true);
+        assert!(e["source_code"][0].contains("UTF-8"), "{e:?}");
+        let e = errors(
+            json!({"source_code": "x", "language_id": 71, "wall_time_limit": 0.5,
+                   "cpu_time_limit": -1, "redirect_stderr_to_stdout": "maybe"}),
+            false,
+        );
+        assert_eq!(e.len(), 3, "{e:?}");
+        let e = errors(
+            json!({"source_code": "x", "language_id": 71, "callback_url": "http://x",
+                   "additional_files": "UEsFBg==", "compiler_options": "-O3"}),
+            false,
+        );
+        assert_eq!(e.len(), 3, "{e:?}");
+    }
+
     #[test]
     fn statuses_are_judge0s() {
         let ids: Vec<u8> = Status::ALL.iter().map(|s| s.id()).collect();
