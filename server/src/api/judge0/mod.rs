@@ -214,11 +214,12 @@ pub async fn workers(State(state): State<SharedState>) -> Reply<Json<Value>> {
     }])))
 }
 
-/// The query parameters Judge0's submission routes take.
+/// A boolean query parameter (`wait`, `base64_encoded`): Judge0 1.13 takes only `true`.
 fn flag(query: &HashMap<String, String>, name: &str) -> bool {
     query.get(name).map(String::as_str) == Some("true")
 }
 
+/// The `fields` query parameter, or 400 naming the unknown ones.
 fn fields(query: &HashMap<String, String>) -> Reply<Vec<&'static str>> {
     model::requested_fields(query.get("fields").map(String::as_str)).map_err(|bad| {
         Judge0Error::new(
