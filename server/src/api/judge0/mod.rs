@@ -286,7 +286,19 @@ pub async fn create(
         .insert_claimed(&sub.stored(), &state.node)
         .await?;
     let token = claimed.id;
-    queue::run_claimed(&state, claimed).await;
+    // In a task of its own, so that a client that hangs up does not leave the row running
+    // forever; `serve` waits for the tracker's tasks when the node drains.
+    let bg = state.clone();
+    let run = state
+        .queue
+        .tracker
+        .spawn(async move { queue::run_claimed(&bg, claimed).await });
+    run.await.map_err(|e| {
+        Judge0Error::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the run's task failed: {e}"),
+        )
+    })?;
     let view = load(&state, token).await?.ok_or_else(|| {
         Judge0Error::new(StatusCode::INTERNAL_SERVER_ERROR, "the submission vanished")
     })?;
