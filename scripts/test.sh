@@ -34,6 +34,9 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_sum" ]; then
 else
   echo "node_modules up to date with package-lock.json"
 fi
+echo; echo "=== Python venv with the Judge0 SDK the tests drive ($(date +%T))"
+# Only when its requirements file changed since the last install (a stamp in the venv).
+bash server/tests/judge0-client/setup.sh
 echo; echo "=== throwaway PostgreSQL for the snippet store tests ($(date +%T))"
 # Stopped and removed by its watchdog once this script exits.
 WARMRUN_TEST_DATABASE_URL=$(bash scripts/start-postgres.sh --owner $$)

@@ -167,6 +167,23 @@ fn api_routes(state: SharedState) -> Router {
         .route("/api/v1/nodes", get(api::health::nodes))
         .route("/api/v2/runtimes", get(api::piston::runtimes))
         .route("/api/v2/execute", post(api::piston::execute))
+        .route("/judge0/languages", get(api::judge0::languages))
+        .route("/judge0/languages/all", get(api::judge0::languages_all))
+        .route("/judge0/languages/{id}", get(api::judge0::language))
+        .route("/judge0/statuses", get(api::judge0::statuses))
+        .route("/judge0/about", get(api::judge0::about))
+        .route("/judge0/version", get(api::judge0::version))
+        .route("/judge0/config_info", get(api::judge0::config_info))
+        .route("/judge0/workers", get(api::judge0::workers))
+        .route("/judge0/submissions", post(api::judge0::create))
+        .route(
+            "/judge0/submissions/batch",
+            get(api::judge0::batch_get).post(api::judge0::batch_create),
+        )
+        .route(
+            "/judge0/submissions/{token}",
+            get(api::judge0::get).delete(api::judge0::delete),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))

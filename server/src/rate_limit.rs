@@ -45,15 +45,23 @@ impl Limiters {
     }
 
     /// Identifies the client: a known `X-API-Key`, else the address; an unknown key is an
-    /// error rather than a silent fallback.
+    /// error rather than a silent fallback. Judge0 clients send their key as
+    /// `X-Auth-Token`: it counts as `X-API-Key` when keys are configured (a Judge0 without
+    /// an auth token ignores the header, and so does a server without keys).
     pub fn client(&self, headers: &HeaderMap, ip: IpAddr) -> Result<Client, ApiError> {
-        match headers.get("x-api-key").map(|v| v.to_str().unwrap_or("")) {
+        let text = |name: &str| headers.get(name).map(|v| v.to_str().unwrap_or(""));
+        let (header, key) = match (text("x-api-key"), text("x-auth-token")) {
+            (Some(k), _) => ("X-API-Key", Some(k)),
+            (None, Some(k)) if !self.per_key.is_empty() => ("X-Auth-Token", Some(k)),
+            _ => ("", None),
+        };
+        match key {
             None => Ok(Client::Ip(ip)),
             Some(k) if self.per_key.contains_key(k) => Ok(Client::Key(k.to_string())),
             Some(_) => Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "unknown_api_key",
-                "the X-API-Key header names no configured key",
+                format!("the {header} header names no configured key"),
             )),
         }
     }

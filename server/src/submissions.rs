@@ -56,6 +56,10 @@ pub struct SubmissionRow {
     pub error: Option<String>,
     /// The node that claimed it.
     pub node: Option<String>,
+    /// When it was posted, and last changed (for an ended one: when it ended), in ms since
+    /// the Unix epoch.
+    pub created_ms: i64,
+    pub updated_ms: i64,
 }
 
 impl SubmissionRow {
@@ -148,32 +152,122 @@ impl Submissions {
         Ok(with_pool!(self.db, pool => sqlx::query_scalar::<_, i64>(SQL).fetch_one(pool).await?))
     }
 
+    /// How many wait in the queue, and how many are running (on any node).
+    pub async fn queued_and_running(&self) -> Result<(i64, i64), StoreError> {
+        const SQL: &str = "SELECT \
+                           COALESCE(SUM(CASE WHEN status = 'queued' THEN 1 ELSE 0 END), 0) AS q, \
+                           COALESCE(SUM(CASE WHEN status = 'running' THEN 1 ELSE 0 END), 0) AS r \
+                           FROM submissions WHERE status IN ('queued', 'running')";
+        let counts = with_pool!(self.db, pool => {
+            let r = sqlx::query(SQL).fetch_one(pool).await?;
+            (r.try_get::<i64, _>("q")?, r.try_get::<i64, _>("r")?)
+        });
+        Ok(counts)
+    }
+
     /// A submission, unless unknown or expired.
     pub async fn get(&self, id: Uuid) -> Result<Option<SubmissionRow>, StoreError> {
-        const SQL: &str = "SELECT status, result, error, node_id FROM submissions \
+        Ok(self.fetch(id, false).await?.map(|(row, _)| row))
+    }
+
+    /// A submission with the request it was posted with, unless unknown or expired.
+    pub async fn get_with_request(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<(SubmissionRow, String)>, StoreError> {
+        Ok(self
+            .fetch(id, true)
+            .await?
+            .map(|(row, request)| (row, request.unwrap_or_default())))
+    }
+
+    /// The row, and its request when asked for (it may be large, so only then).
+    async fn fetch(
+        &self,
+        id: Uuid,
+        with_request: bool,
+    ) -> Result<Option<(SubmissionRow, Option<String>)>, StoreError> {
+        const SQL: &str = "SELECT status, result, error, node_id, created_at, updated_at, \
+                           CASE WHEN $3 THEN request END AS request FROM submissions \
                            WHERE id = $1 AND (expires_at IS NULL OR expires_at > $2)";
         let now = self.db.now_ms();
         let row = with_pool!(self.db, pool => {
-            match sqlx::query(SQL).bind(id.to_string()).bind(now).fetch_optional(pool).await? {
+            match sqlx::query(SQL)
+                .bind(id.to_string())
+                .bind(now)
+                .bind(with_request)
+                .fetch_optional(pool)
+                .await?
+            {
                 Some(r) => Some((
                     r.try_get::<String, _>("status")?,
                     r.try_get::<Option<String>, _>("result")?,
                     r.try_get::<Option<String>, _>("error")?,
                     r.try_get::<Option<String>, _>("node_id")?,
+                    r.try_get::<i64, _>("created_at")?,
+                    r.try_get::<i64, _>("updated_at")?,
+                    r.try_get::<Option<String>, _>("request")?,
                 )),
                 None => None,
             }
         });
-        let Some((status, result, error, node)) = row else {
+        let Some((status, result, error, node, created_ms, updated_ms, request)) = row else {
             return Ok(None);
         };
-        Ok(Some(SubmissionRow {
+        Ok(Some((
+            SubmissionRow {
+                id,
+                status: Status::parse(&status)?,
+                result,
+                error,
+                node,
+                created_ms,
+                updated_ms,
+            },
+            request,
+        )))
+    }
+
+    /// Stores a submission that `node` runs itself right away (a client waits for it):
+    /// it never waits in the queue, and if the node dies meanwhile it ends `node_lost`
+    /// like any claimed one.
+    pub async fn insert_claimed(
+        &self,
+        request: &str,
+        node: &NodeIdentity,
+    ) -> Result<Claimed, StoreError> {
+        const SQL: &str = "INSERT INTO submissions \
+                           (id, status, request, node_id, boot_id, created_at, updated_at) \
+                           VALUES ($1, 'running', $2, $3, $4, $5, $6)";
+        let id = Uuid::new_v4();
+        let now = self.db.now_ms();
+        with_pool!(self.db, pool => sqlx::query(SQL)
+            .bind(id.to_string())
+            .bind(request)
+            .bind(&node.id)
+            .bind(&node.boot_id)
+            .bind(now)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(drop)?);
+        Ok(Claimed {
             id,
-            status: Status::parse(&status)?,
-            result,
-            error,
-            node,
-        }))
+            request: request.to_string(),
+        })
+    }
+
+    /// Deletes a submission that has ended (finished or failed); false when there is no
+    /// such ended row (unknown, expired, or still queued or running).
+    pub async fn delete_ended(&self, id: Uuid) -> Result<bool, StoreError> {
+        const SQL: &str = "DELETE FROM submissions WHERE id = $1 \
+                           AND status IN ('finished', 'failed')";
+        let done = with_pool!(self.db, pool => sqlx::query(SQL)
+            .bind(id.to_string())
+            .execute(pool)
+            .await?
+            .rows_affected());
+        Ok(done == 1)
     }
 
     /// Whether any row waits to be claimed (a read, so that idle polling takes no lock).

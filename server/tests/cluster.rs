@@ -201,6 +201,59 @@ fn submissions_are_shared_and_claimed_by_every_node() {
     });
 }
 
+#[test]
+fn judge0_submissions_are_shared_across_nodes() {
+    let url = rt().block_on(fresh_database("judge0"));
+    // Names of their own: tests run in parallel, and a name is a catalog file and labels.
+    let a = start(node_config("judge0-a", &["bash"], Some(&url)));
+    let b = start(node_config("judge0-b", &["bash"], Some(&url)));
+    rt().block_on(async {
+        let (status, _, created) = post(
+            &a.url("/judge0/submissions"),
+            json!({"source_code": "echo queued", "language_id": 46}),
+        )
+        .await;
+        assert_eq!(status, 201, "{created}");
+        let queued = created["token"].as_str().unwrap().to_string();
+        let (status, _, waited) = post(
+            &b.url("/judge0/submissions?wait=true"),
+            json!({"source_code": "echo waited", "language_id": 46}),
+        )
+        .await;
+        assert_eq!(status, 201, "{waited}");
+        assert_eq!(waited["stdout"], "waited\n", "{waited}");
+        let waited = waited["token"].as_str().unwrap().to_string();
+        // Each node answers for both, whichever ran them.
+        let batch =
+            format!("/judge0/submissions/batch?tokens={queued},{waited}&fields=stdout,status_id");
+        let started = Instant::now();
+        for s in [&b, &a] {
+            loop {
+                let (status, _, body) = get_json(&s.url(&batch)).await;
+                assert_eq!(status, 200, "{body}");
+                let subs = body["submissions"].as_array().unwrap();
+                if subs.iter().all(|s| s["status_id"].as_u64() > Some(2)) {
+                    assert_eq!(subs[0]["stdout"], "queued\n", "{body}");
+                    assert_eq!(subs[1]["stdout"], "waited\n", "{body}");
+                    break;
+                }
+                assert!(started.elapsed() < Duration::from_secs(30), "{body}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        let (status, _, workers) = get_json(&a.url("/judge0/workers")).await;
+        assert_eq!(status, 200, "{workers}");
+        let r = http()
+            .delete(a.url(&format!("/judge0/submissions/{waited}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let (status, _, _) = get_json(&b.url(&format!("/judge0/submissions/{waited}"))).await;
+        assert_eq!(status, 404);
+    });
+}
+
 /// The real binary as a node of the cluster on `database_url`.
 fn spawn_node(node: &str, instance: &str, port: u16, database_url: &str) -> Child {
     let mut cmd = server_command(instance, &["python"], port);

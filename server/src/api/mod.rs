@@ -1,6 +1,7 @@
 //! The HTTP routes; handlers stay thin and leave the work to `pool`.
 
 pub mod health;
+pub mod judge0;
 pub mod languages;
 pub mod openapi;
 pub mod piston;

@@ -89,9 +89,22 @@ pub async fn claimer(state: SharedState) {
     tracing::info!("draining: no longer claiming submissions");
 }
 
+/// The key of a stored request under which the Judge0 API keeps what only its answers use
+/// (expected output, the limits in its units...): not part of the run.
+pub const JUDGE0_KEY: &str = "judge0";
+
+/// The run of a stored request (without its `judge0` part, if any).
+pub fn stored_run(request: &str) -> Result<RunBody, serde_json::Error> {
+    let mut value: serde_json::Value = serde_json::from_str(request)?;
+    if let Some(fields) = value.as_object_mut() {
+        fields.remove(JUDGE0_KEY);
+    }
+    serde_json::from_value(value)
+}
+
 /// Runs a claimed submission and stores how it ended.
-async fn run_claimed(state: &SharedState, claimed: Claimed) {
-    let ended = match serde_json::from_str::<RunBody>(&claimed.request) {
+pub async fn run_claimed(state: &SharedState, claimed: Claimed) {
+    let ended = match stored_run(&claimed.request) {
         Ok(body) => run_submission(state, body).await,
         // Checked when it was posted; only a row written by something else gets here.
         Err(e) => Err(ApiError::new(
