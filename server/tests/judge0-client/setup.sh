@@ -13,7 +13,12 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ] && [ -x "$venv/bin/python" 
   exit 0
 fi
 rm -rf "$venv"
-python3 -m venv "$venv"
+# Debian's python3 has no venv module until python3-venv is installed (a fresh machine).
+if ! python3 -m venv "$venv" 2>/dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+fi
 "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
 echo "$sum" >"$stamp"
 echo "judge0 SDK installed in $venv"
