@@ -198,7 +198,12 @@ impl ServerConfig {
         };
         cfg.fold_deprecated();
         cfg.apply_env(|k| std::env::var(k).ok())?;
-        cfg.resolve_node_id()?;
+        // A given node id is checked now; an empty one stays empty until `build_state`, which
+        // must know whether it was given (the default, the host name, is shared by every
+        // engine of the machine and must not name their containers).
+        if !cfg.node_id.trim().is_empty() {
+            cfg.resolve_node_id()?;
+        }
         cfg.normalise_origins()?;
         Ok(cfg)
     }

@@ -34,8 +34,8 @@ async fn main() -> anyhow::Result<()> {
     }
     let config = server::config::ServerConfig::load(config_path.as_deref())?;
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
-    tracing::info!(node = %config.node_id, "listening on http://{}", config.listen);
     let state = server::build_state(config).await?;
+    tracing::info!(node = %state.node.id, "listening on http://{}", state.config.listen);
     let app = server::app_router(state.clone());
     let signalled = state.clone();
     tokio::spawn(async move {

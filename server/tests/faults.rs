@@ -373,3 +373,50 @@ fn docker_daemon_restart() {
         }
     });
 }
+
+/// Two independent servers on one machine, neither given a node id (each with its own
+/// database): neither takes the other's containers for a dead engine's, at start or in the
+/// janitor's rounds (it once did: both defaulted to the host name as node id).
+#[test]
+fn two_servers_on_one_machine_keep_their_own_containers() {
+    let a_name = format!("srv-faults-two-a-{}", std::process::id());
+    let b_name = format!("srv-faults-two-b-{}", std::process::id());
+    rt().block_on(async {
+        let (a_port, b_port) = (free_port(), free_port());
+        let mut a = spawn_server(&a_name, a_port);
+        wait_status(
+            &format!("http://127.0.0.1:{a_port}/readyz"),
+            200,
+            Duration::from_secs(120),
+        )
+        .await;
+        let a_before: Vec<String> = containers(&a_name).await.into_iter().map(|c| c.0).collect();
+        assert!(!a_before.is_empty(), "A made containers");
+        let mut b = spawn_server(&b_name, b_port);
+        wait_status(
+            &format!("http://127.0.0.1:{b_port}/readyz"),
+            200,
+            Duration::from_secs(120),
+        )
+        .await;
+        // More than two janitor rounds (every 10 s) of both.
+        tokio::time::sleep(Duration::from_secs(25)).await;
+        let a_after: Vec<String> = containers(&a_name).await.into_iter().map(|c| c.0).collect();
+        let gone: Vec<&String> = a_before.iter().filter(|id| !a_after.contains(id)).collect();
+        assert!(gone.is_empty(), "B removed A's containers: {gone:?}");
+        let r = http()
+            .post(format!("http://127.0.0.1:{a_port}/api/v1/runs"))
+            .json(&json!({"language": "bash", "code": "echo still here"}))
+            .send()
+            .await
+            .unwrap();
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["stdout"], "still here\n", "{body}");
+        for child in [&mut a, &mut b] {
+            // SIGTERM: each drains and removes its own containers.
+            let _ = Command::new("kill").arg(child.id().to_string()).status();
+        }
+        a.wait().unwrap();
+        b.wait().unwrap();
+    });
+}
