@@ -378,11 +378,13 @@ def test_kill_9_of_a_node_under_load(cluster):
     print(f"  {len(in_flight)} requests were in flight at the kill; p50 latency "
           f"{sorted(r['end'] - r['start'] for r in results)[len(results) // 2]} ms")
     assert len(results) >= rate * duration_s * 0.8, f"only {len(results)} requests ran"
-    # Only the runs in flight on the victim fail: each failure was sent before the kill
-    # and still open at it...
+    # Only runs that reached the victim fail: each failure was still open at the kill, and
+    # was sent before HAProxy marked the node DOWN (a request sent in the moment between
+    # the kill and the kernel closing the node's socket fails too: its POST is not replayed,
+    # as it must not be)...
     for r in failed:
-        assert r["start"] <= t_kill + 5 and r["end"] >= t_kill - 5, \
-            f"a request not in flight at the kill failed ({r['start'] - t_kill:+.0f} ms): {r}"
+        assert r["start"] <= t_down and r["end"] >= t_kill - 5, \
+            f"a request not sent to the victim around the kill failed ({r['start'] - t_kill:+.0f} ms): {r}"
     # ...and not those on the other nodes: at least one request in flight elsewhere survived.
     survivors = [r for r in in_flight if r["ok"]]
     assert len(failed) < len(in_flight) and survivors, (len(failed), len(in_flight))
@@ -408,10 +410,15 @@ def test_sigterm_drains_a_node_with_a_session_mid_run(cluster):
     program = "import time\nprint('start', flush=True)\ntime.sleep(3)\nprint('end')"
     # Open one idle session per node through HAProxy (leastconn puts them on distinct
     # nodes) and keep the one on the victim: the run goes through HAProxy's tunnel.
+    # Every node back in rotation first (a loaded machine's nodes may still be warming up
+    # or saturated after the previous test, and leastconn skips nodes that are not UP).
+    wait_for("every node UP in HAProxy",
+             lambda: all(lb_states(cluster).get(n["id"]) == "UP" for n in cluster["nodes"]),
+             timeout=60)
     probes = contextlib.ExitStack()
     with probes:
         opened = [probes.enter_context(ws_connect(ws_url(cluster["lb"]), open_timeout=10))
-                  for _ in cluster["nodes"]]
+                  for _ in range(2 * len(cluster["nodes"]))]
         on_victim = [p for p in opened if p.response.headers.get(NODE_HEADER) == victim["id"]]
         assert on_victim, "no session landed on " + victim["id"] + ": " + \
             str([p.response.headers.get(NODE_HEADER) for p in opened])
