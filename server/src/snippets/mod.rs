@@ -3,7 +3,7 @@
 //! `database_url` says so. Snippets are immutable: saving an edited one makes a new id.
 
 pub(crate) mod db;
-mod model;
+pub(crate) mod model;
 mod stats;
 
 pub use db::{Db, StoreError, SQLITE_FILE};

@@ -165,7 +165,7 @@ pub fn utc_day(ms: i64) -> i64 {
 
 /// (year, month, day) of a day since the epoch (proleptic Gregorian; H. Hinnant's
 /// `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
+pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
