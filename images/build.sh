@@ -6,9 +6,11 @@
 #   images/build.sh --list       print "<id> <image>:<hash>" for every language, build nothing
 #   images/build.sh --prune [ID...]  also remove older warmrun/<id>:<hash> tags of these ids
 #
-# How: `debootstrap --variant=minbase bookworm` makes the base root filesystem
+# How: `debootstrap --variant=minbase <suite>` makes the base root filesystem
 # (cached as a tarball in $WARMRUN_CACHE, default /var/cache/warmrun), loaded as
-# warmrun/base:<hash>. Each language's Debian packages (images/<id>/packages) are
+# warmrun/base:<hash>. The suite is Debian 13 (trixie, current toolchains) unless a
+# recipe names another in images/<id>/suite (e.g. `bookworm` for a language's older
+# version, or a package trixie dropped); each suite has its own base layer. Each language's Debian packages (images/<id>/packages) are
 # installed with apt in a chroot on an overlayfs mounted over the base rootfs; the
 # overlay's upper directory becomes a second layer on top of the base layer, so
 # every language image shares the base layer. Images are written as `docker load`
@@ -29,7 +31,7 @@ set -euo pipefail
 # changes image content: every tag changes. (The other inputs of a tag: the
 # suite, images/base/setup.sh, and for a language its packages and setup.sh.)
 BUILD_VERSION=1
-SUITE=bookworm
+DEFAULT_SUITE=trixie
 VARIANT=minbase
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -77,16 +79,19 @@ done
 # ---------------------------------------------------------------- content tags
 hash12() { sha256sum | cut -c1-12; }
 pkgs_of() { sed 's/#.*//' "$RECIPES/$1/packages" | tr -s ' \t' '\n\n' | sed '/^$/d' | sort -u; }
-
-BASE_TAG=$( {
-  echo "warmrun-base build=$BUILD_VERSION suite=$SUITE variant=$VARIANT"
-  sha256sum <"$HERE/base/setup.sh"
-} | hash12)
-BASE_IMG="$PREFIX/base:$BASE_TAG"
+suite_of() {
+  local s=""
+  [ -f "$RECIPES/$1/suite" ] && s=$(sed 's/#.*//' "$RECIPES/$1/suite" | tr -d ' \t\n')
+  echo "${s:-$DEFAULT_SUITE}"
+}
+base_tag() {
+  { echo "warmrun-base build=$BUILD_VERSION suite=$1 variant=$VARIANT"
+    sha256sum <"$HERE/base/setup.sh"; } | hash12
+}
 
 lang_tag() {
   {
-    echo "warmrun-lang build=$BUILD_VERSION base=$BASE_TAG id=$1"
+    echo "warmrun-lang build=$BUILD_VERSION base=$(base_tag "$(suite_of "$1")") id=$1"
     pkgs_of "$1"
     [ -f "$RECIPES/$1/setup.sh" ] && sha256sum <"$RECIPES/$1/setup.sh"
     true
@@ -94,7 +99,8 @@ lang_tag() {
 }
 
 if [ $LIST_ONLY = 1 ]; then
-  echo "base $BASE_IMG"
+  # `base` is the default suite's base layer (deploy/swarm/build-image.sh builds on it).
+  echo "base $PREFIX/base:$(base_tag "$DEFAULT_SUITE")"
   for id in "${WANT[@]}"; do echo "$id $PREFIX/$id:$(lang_tag "$id")"; done
   exit 0
 fi
@@ -140,11 +146,12 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------- base
-BASE_TAR="$CACHE/base-$BASE_TAG.tar"
-BASE_DIFF=""
+# One base per suite; these hold the current language's suite, set by use_suite.
+SUITE=""; BASE_TAG=""; BASE_IMG=""; BASE_TAR=""; BASE_DIFF=""; BASE_ROOT=""
+declare -A BASE_READY BASE_ROOT_OF
 
 build_base_tar() {
-  local root="$WORK/debootstrap" t
+  local root="$WORK/debootstrap-$SUITE" t
   t=$(now)
   say "base: debootstrap --variant=$VARIANT $SUITE from $MIRROR (one-time, cached as $BASE_TAR)"
   debootstrap --variant="$VARIANT" --cache-dir="$CACHE/debootstrap" "$SUITE" "$root" "$MIRROR" \
@@ -164,42 +171,53 @@ build_base_tar() {
   say "base: $BASE_TAR ready ($(du -h "$BASE_TAR" | cut -f1)) in $(since "$t")s"
 }
 
-ensure_base() {
-  if [ ! -s "$BASE_TAR" ] || [ ! -s "$BASE_TAR.sha256" ]; then
-    build_base_tar
+use_suite() {  # $1 = suite: set the BASE_* variables, building and loading that base once
+  SUITE=$1
+  BASE_TAG=$(base_tag "$SUITE")
+  BASE_IMG="$PREFIX/base:$BASE_TAG"
+  BASE_TAR="$CACHE/base-$BASE_TAG.tar"
+  BASE_ROOT=${BASE_ROOT_OF[$SUITE]:-}
+  if [ -z "${BASE_READY[$SUITE]:-}" ]; then
+    if [ ! -s "$BASE_TAR" ] || [ ! -s "$BASE_TAR.sha256" ]; then
+      build_base_tar
+    fi
+    if img_exists "$BASE_IMG"; then
+      say "base: $BASE_IMG ($SUITE) exists, skipping"
+    else
+      local t; t=$(now)
+      say "base: loading $BASE_IMG from $BASE_TAR"
+      python3 "$LAYERS" image --arch "$ARCH" --tag "$BASE_IMG" \
+        --layer "$BASE_TAR:$(cat "$BASE_TAR.sha256")" --env LANG=C.UTF-8 \
+        --label org.warmrun.id=base --label org.warmrun.tag="$BASE_TAG" \
+        --history "debootstrap --variant=$VARIANT $SUITE + images/base/setup.sh" | docker load >/dev/null
+      say "base: loaded in $(since "$t")s"
+    fi
+    docker tag "$BASE_IMG" "$PREFIX/base:$SUITE"
+    [ "$SUITE" = "$DEFAULT_SUITE" ] && docker tag "$BASE_IMG" "$PREFIX/base:current"
+    BASE_READY[$SUITE]=1
   fi
   BASE_DIFF=$(cat "$BASE_TAR.sha256")
-  if img_exists "$BASE_IMG"; then
-    say "base: $BASE_IMG exists, skipping"
-  else
-    local t; t=$(now)
-    say "base: loading $BASE_IMG from $BASE_TAR"
-    python3 "$LAYERS" image --arch "$ARCH" --tag "$BASE_IMG" \
-      --layer "$BASE_TAR:$BASE_DIFF" --env LANG=C.UTF-8 \
-      --label org.warmrun.id=base --label org.warmrun.tag="$BASE_TAG" \
-      --history "debootstrap --variant=$VARIANT $SUITE + images/base/setup.sh" | docker load >/dev/null
-    say "base: loaded in $(since "$t")s"
-  fi
-  docker tag "$BASE_IMG" "$PREFIX/base:current"
 }
 
-BASE_ROOT=""
-base_root() {  # extract the base rootfs once per run (overlay lower dir)
+base_root() {  # extract the current suite's base rootfs once per run (overlay lower dir)
   if [ -z "$BASE_ROOT" ]; then
-    BASE_ROOT="$WORK/base"
+    BASE_ROOT="$WORK/base-$SUITE"
     mkdir -p "$BASE_ROOT"
     tar --numeric-owner -xpf "$BASE_TAR" -C "$BASE_ROOT"
+    BASE_ROOT_OF[$SUITE]=$BASE_ROOT
   fi
 }
 
 # ---------------------------------------------------------------- languages
-APT_UPDATED=0
+declare -A APT_UPDATED
 chroot_mounts() {  # $1 = root
   local r=$1
+  # Lists per suite: an `apt-get update` deletes the lists of every other suite.
+  mkdir -p "$CACHE/apt/lists-$SUITE/partial"
   mount -t proc proc "$r/proc"
   mount --bind /dev "$r/dev"
   mount --bind /etc/resolv.conf "$r/etc/resolv.conf"
-  mount --bind "$CACHE/apt/lists" "$r/var/lib/apt/lists"
+  mount --bind "$CACHE/apt/lists-$SUITE" "$r/var/lib/apt/lists"
   mount --bind "$CACHE/apt/archives" "$r/var/cache/apt/archives"
 }
 in_chroot() {  # $1 = root, rest = command
@@ -225,17 +243,18 @@ build_lang() {
     cp -a "$BASE_ROOT/." "$root/"
   fi
   chroot_mounts "$root"
-  if [ $APT_UPDATED = 0 ]; then
-    say "apt-get update ($SUITE, shared lists in $CACHE/apt)"
-    echo "deb $MIRROR $SUITE main" >"$WORK/sources.list"
-    mount --bind "$WORK/sources.list" "$root/etc/apt/sources.list"
+  local sources="$WORK/sources-$SUITE.list"
+  if [ -z "${APT_UPDATED[$SUITE]:-}" ]; then
+    say "apt-get update ($SUITE, lists in $CACHE/apt/lists-$SUITE)"
+    echo "deb $MIRROR $SUITE main" >"$sources"
+    mount --bind "$sources" "$root/etc/apt/sources.list"
     in_chroot "$root" apt-get update -qq
     umount "$root/etc/apt/sources.list"
-    APT_UPDATED=1
+    APT_UPDATED[$SUITE]=1
   fi
   if [ ${#pkgs[@]} -gt 0 ]; then
-    say "$id: apt-get install ${pkgs[*]}"
-    mount --bind "$WORK/sources.list" "$root/etc/apt/sources.list"
+    say "$id: apt-get install ${pkgs[*]} ($SUITE)"
+    mount --bind "$sources" "$root/etc/apt/sources.list"
     in_chroot "$root" apt-get install -y -q --no-install-recommends "${pkgs[@]}" \
       >"$dir/apt.log" 2>&1 || { tail -40 "$dir/apt.log" >&2; die "$id: apt-get install failed"; }
     umount "$root/etc/apt/sources.list"
@@ -277,10 +296,11 @@ build_lang() {
   say "$id: built $img in $(since "$t")s"
 }
 
-say "inputs: base $BASE_IMG; languages: ${WANT[*]}; cache $CACHE"
-ensure_base
+say "inputs: default suite $DEFAULT_SUITE; languages: ${WANT[*]}; cache $CACHE"
+use_suite "$DEFAULT_SUITE"
 declare -A RESULT
 for id in "${WANT[@]}"; do
+  use_suite "$(suite_of "$id")"
   tag=$(lang_tag "$id")
   img="$PREFIX/$id:$tag"
   if img_exists "$img"; then
@@ -299,7 +319,7 @@ for id in "${WANT[@]}"; do
 done
 
 echo
-printf '%-11s %-34s %-7s %-15s %s\n' ID IMAGE SIZE STATUS VERSION
+printf '%-13s %-34s %-8s %-7s %-15s %s\n' ID IMAGE SUITE SIZE STATUS VERSION
 for id in "${WANT[@]}"; do
   img="$PREFIX/$id:$(lang_tag "$id")"
   size=$(docker image inspect -f '{{.Size}}' "$img" | awk '{ printf "%.0fMB", $1 / 1e6 }')
@@ -307,18 +327,27 @@ for id in "${WANT[@]}"; do
   if [ -f "$RECIPES/$id/version" ]; then
     ver=$(docker run --rm --network none "$img" sh -c "$(cat "$RECIPES/$id/version")" 2>&1 | head -1 || true)
   fi
-  printf '%-11s %-34s %-7s %-15s %s\n' "$id" "$img" "$size" "${RESULT[$id]}" "$ver"
+  printf '%-13s %-34s %-8s %-7s %-15s %s\n' "$id" "$img" "$(suite_of "$id")" "$size" "${RESULT[$id]}" "$ver"
 done
 if [ $PRUNE = 1 ]; then
+  keep_bases=" "
+  for id in "${ALL[@]}"; do keep_bases+="$(base_tag "$(suite_of "$id")") "; done
   for id in base "${WANT[@]}"; do
-    if [ "$id" = base ]; then keep=$BASE_TAG; else keep=$(lang_tag "$id"); fi
     for ref in $(docker images --format '{{.Repository}}:{{.Tag}}' "$PREFIX/$id"); do
-      case "${ref##*:}" in current|"$keep") continue ;; esac
+      t=${ref##*:}
+      if [ "$id" = base ]; then
+        case "$keep_bases" in *" $t "*) continue ;; esac
+        case "$t" in current|trixie|bookworm) continue ;; esac
+      else
+        case "$t" in current|"$(lang_tag "$id")") continue ;; esac
+      fi
       if docker rmi "$ref" >/dev/null 2>&1; then say "pruned $ref"; else say "could not remove $ref (in use?)"; fi
     done
   done
   for f in "$CACHE"/base-*.tar; do
-    case "$f" in "$BASE_TAR"|"$CACHE/base-*.tar") continue ;; esac
+    t=${f##*/base-}; t=${t%.tar}
+    case "$keep_bases" in *" $t "*) continue ;; esac
+    case "$f" in "$CACHE/base-*.tar") continue ;; esac
     rm -f "$f" "$f.sha256" && say "pruned $f"
   done
 fi

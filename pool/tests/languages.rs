@@ -5,43 +5,58 @@
 mod common;
 
 use common::{describe, exec, next_event, run, text};
-use pool::{Engine, File, RunControl, RunEvent, RunRequest, TtySize, Verdict};
+use pool::{Engine, File, LimitOverrides, RunControl, RunEvent, RunRequest, TtySize, Verdict};
 
-const LANGS: &[(&str, usize)] = &[
-    ("python", 2),
-    ("javascript", 1),
-    ("c", 1),
-    ("cpp", 1),
-    ("go", 1),
-    ("rust", 1),
-    ("java", 1),
-    ("bash", 1),
-];
-
+/// Every language of the repository's catalog, started on demand (rarely used languages
+/// have no warm container, as in production); Python, which most tests below use, keeps one.
 async fn engine() -> Engine {
-    common::engine("languages", LANGS).await
+    common::engine_with("languages", || {
+        let mut catalog = common::repo_catalog();
+        for l in &mut catalog.languages {
+            let python = l.id.as_str() == "python";
+            l.pool.min_idle = usize::from(python);
+            l.pool.max = if python { 2 } else { 1 };
+        }
+        catalog
+    })
+    .await
 }
 
-/// The message each language's `error` example ends with.
-const ERROR_MESSAGES: &[(&str, &str)] = &[
-    ("python", "ZeroDivisionError: division by zero"),
-    (
-        "javascript",
-        "TypeError: Cannot read properties of undefined",
-    ),
-    ("c", "Assertion"),
-    ("cpp", "std::out_of_range"),
-    (
-        "go",
-        "panic: runtime error: index out of range [3] with length 3",
-    ),
-    ("rust", "error[E0382]: borrow of moved value: `names`"),
-    (
-        "java",
-        "java.lang.NumberFormatException: For input string: \"forty-two\"",
-    ),
-    ("bash", "greting: unbound variable"),
-];
+/// What a language's `pool/tests/programs/<id>.toml` asks of it, beside its catalog examples.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Programs {
+    /// Part of the message the catalog's `error` example ends with.
+    error_says: String,
+    /// Reads one integer per line until end of input and prints their sum.
+    sum: String,
+    /// Fails at run time (an uncaught error, not an explicit exit) …
+    runtime_error: String,
+    /// … with this exit code, or killed by this signal (one of the two) …
+    #[serde(default)]
+    runtime_error_exit_code: Option<i32>,
+    #[serde(default)]
+    runtime_error_signal: Option<i32>,
+    /// … and this in its stderr (or stdout, where the language prints errors there).
+    runtime_error_says: String,
+    /// A program the compiler rejects, and part of the compiler's message; compiled
+    /// languages only.
+    #[serde(default)]
+    compile_error: Option<String>,
+    #[serde(default)]
+    compile_error_says: Option<String>,
+    /// Never ends on its own (and never prints): a busy loop.
+    busy_loop: String,
+}
+
+fn programs_of(lang: &str) -> Programs {
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/programs")
+        .join(format!("{lang}.toml"));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (every language has one)", path.display()));
+    toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
 
 /// Every example of `lang` in the catalog runs as the playground's Examples menu promises:
 /// `hello` (the start program) greets the name it reads, `error` fails with its message,
@@ -59,6 +74,7 @@ async fn examples(lang: &str) {
         "{lang}: hello comes first"
     );
     assert_eq!(language.example(), language.examples[0].code);
+    let message = programs_of(lang).error_says;
     for example in &language.examples {
         let what = format!("{lang} example {}", example.id);
         let stdin = if example.id == "hello" { "Ada\n" } else { "" };
@@ -66,16 +82,16 @@ async fn examples(lang: &str) {
         let verdict = r.outcome.exit.verdict;
         match example.id.as_str() {
             "error" => {
-                let (_, message) = ERROR_MESSAGES.iter().find(|(l, _)| *l == lang).unwrap();
                 let said = match verdict {
                     Verdict::CompileError => {
-                        text(&r.compile.as_ref().expect("a compile report").stderr)
+                        let c = r.compile.as_ref().expect("a compile report");
+                        text(&c.stderr) + &text(&c.stdout)
                     }
-                    Verdict::RuntimeError => text(&r.stderr),
+                    Verdict::RuntimeError => text(&r.stderr) + &text(&r.stdout),
                     _ => panic!("{what}: expected an error, got {}", describe(&r)),
                 };
                 assert!(
-                    said.contains(message),
+                    said.contains(&message),
                     "{what}: no {message:?} in {}",
                     describe(&r)
                 );
@@ -109,44 +125,134 @@ async fn examples(lang: &str) {
     }
 }
 
-#[test]
-fn examples_python() {
-    run(examples("python"));
+/// The programs every language must run right: a sum of its input, a runtime error with
+/// the language's exit code, a compile error with the compiler's message, a busy loop
+/// stopped by a limit.
+async fn programs(lang: &str) {
+    let engine = engine().await;
+    let language = engine.language(lang).unwrap().clone();
+    let p = programs_of(lang);
+
+    let r = exec(&engine, lang, &p.sum, "10\n20\n30\n-5\n").await;
+    assert_eq!(
+        r.outcome.exit.verdict,
+        Verdict::Ok,
+        "{lang} sum: {}",
+        describe(&r)
+    );
+    let out = text(&r.stdout);
+    assert_eq!(
+        out.split_whitespace().last(),
+        Some("55"),
+        "{lang} sum: {}",
+        describe(&r)
+    );
+
+    let r = exec(&engine, lang, &p.runtime_error, "").await;
+    assert_eq!(
+        r.outcome.exit.verdict,
+        Verdict::RuntimeError,
+        "{lang} runtime error: {}",
+        describe(&r)
+    );
+    assert!(
+        p.runtime_error_exit_code.is_some() != p.runtime_error_signal.is_some(),
+        "{lang}: runtime_error_exit_code or runtime_error_signal, one of the two"
+    );
+    assert_eq!(
+        (r.outcome.exit.exit_code, r.outcome.exit.signal),
+        (p.runtime_error_exit_code, p.runtime_error_signal),
+        "{lang} runtime error: {}",
+        describe(&r)
+    );
+    let said = text(&r.stderr) + &text(&r.stdout);
+    assert!(
+        said.contains(&p.runtime_error_says),
+        "{lang} runtime error: no {:?} in {}",
+        p.runtime_error_says,
+        describe(&r)
+    );
+
+    match (&p.compile_error, &p.compile_error_says) {
+        (Some(code), Some(says)) => {
+            assert!(!language.compile.is_empty(), "{lang} compiles nothing");
+            let r = exec(&engine, lang, code, "").await;
+            assert_eq!(
+                r.outcome.exit.verdict,
+                Verdict::CompileError,
+                "{lang} compile error: {}",
+                describe(&r)
+            );
+            let c = r.compile.as_ref().expect("a compile report");
+            let said = text(&c.stderr) + &text(&c.stdout);
+            assert!(
+                said.contains(says.as_str()),
+                "{lang} compile error: no {says:?} in {}",
+                describe(&r)
+            );
+        }
+        (None, None) => assert!(
+            language.compile.is_empty(),
+            "{lang} has a compile step: its programs need compile_error and compile_error_says"
+        ),
+        _ => panic!("{lang}: compile_error and compile_error_says go together"),
+    }
+
+    let limits = LimitOverrides {
+        cpu_ms: Some(1500),
+        wall_ms: Some(4000),
+        ..Default::default()
+    };
+    let r = common::exec_limited(&engine, lang, &p.busy_loop, limits).await;
+    assert!(
+        matches!(
+            r.outcome.exit.verdict,
+            Verdict::CpuLimit | Verdict::TimeLimit
+        ),
+        "{lang} busy loop: {}",
+        describe(&r)
+    );
 }
 
-#[test]
-fn examples_javascript() {
-    run(examples("javascript"));
+/// One module per language, so that a failure names its language: `python::examples`.
+macro_rules! language_tests {
+    ($($module:ident => $id:literal),* $(,)?) => {
+        $(mod $module {
+            #[test]
+            fn examples() {
+                super::run(super::examples($id));
+            }
+            #[test]
+            fn programs() {
+                super::run(super::programs($id));
+            }
+        })*
+
+        /// Every language of the catalog has its tests above.
+        #[test]
+        fn every_catalog_language_is_tested() {
+            let tested = [$($id),*];
+            let catalog = common::repo_catalog();
+            let missing: Vec<&str> = catalog
+                .languages
+                .iter()
+                .map(|l| l.id.as_str())
+                .filter(|id| !tested.contains(id))
+                .collect();
+            assert!(missing.is_empty(), "add to language_tests!: {missing:?}");
+        }
+    };
 }
 
-#[test]
-fn examples_c() {
-    run(examples("c"));
-}
-
-#[test]
-fn examples_cpp() {
-    run(examples("cpp"));
-}
-
-#[test]
-fn examples_go() {
-    run(examples("go"));
-}
-
-#[test]
-fn examples_rust() {
-    run(examples("rust"));
-}
-
-#[test]
-fn examples_java() {
-    run(examples("java"));
-}
-
-#[test]
-fn examples_bash() {
-    run(examples("bash"));
+language_tests! {
+    python => "python",
+    javascript => "javascript",
+    c => "c",
+    cpp => "cpp",
+    go => "go",
+    rust => "rust",
+    java => "java",
+    bash => "bash",
 }
 
 #[test]

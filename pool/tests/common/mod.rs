@@ -146,9 +146,14 @@ pub fn instance(name: &str) -> String {
 /// This binary's shared engine (instance `test-<name>-<pid>`), started by the first caller with
 /// `langs`; it is shut down when the binary exits.
 pub async fn engine(name: &str, langs: &[(&str, usize)]) -> Engine {
+    engine_with(name, || catalog(langs)).await
+}
+
+/// This binary's shared engine, as [`engine`], with the catalog `catalog` makes.
+pub async fn engine_with(name: &str, catalog: impl FnOnce() -> Catalog) -> Engine {
     ENGINE
         .get_or_init(|| async {
-            let engine = start_engine(config(&instance(name)), catalog(langs)).await;
+            let engine = start_engine(config(&instance(name)), catalog()).await;
             // SAFETY: registers a plain function to run at process exit.
             unsafe { libc::atexit(shutdown_at_exit) };
             engine
