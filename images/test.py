@@ -33,7 +33,18 @@ def check_catalog(langs):
     seen = set()
     types = {"id": str, "name": str, "version": str, "image": str, "file": str, "compile": list,
              "run": list, "env": dict, "aliases": list, "zygote": str, "examples": list, "limits": dict, "pool": dict}
-    optional = {"zygote", "example"}  # example: an older catalog's single program
+    # example: an older catalog's single program; version_of: an older version of a language
+    # (its examples default to the newest's)
+    optional = {"zygote", "example", "version_of"}
+    by_id = {l.get("id"): l for l in langs}
+    for l in langs:
+        if "version_of" in l:
+            newest = by_id.get(l["version_of"])
+            if newest is None or "version_of" in newest:
+                probs.append("language %s: version_of must name a language without version_of"
+                             % l.get("id"))
+            elif "examples" not in l:
+                l["examples"] = newest.get("examples", [])
     for i, l in enumerate(langs):
         where = "language[%d] (%s)" % (i, l.get("id"))
         for k, t in types.items():
@@ -47,7 +58,7 @@ def check_catalog(langs):
             probs.append("%s: examples need unique ids, hello first: %s" % (where, ids))
         if extra:
             probs.append("%s: unknown keys %s" % (where, sorted(extra)))
-        if not re.fullmatch(r"[a-z0-9_+-]+", str(l.get("id"))):
+        if not re.fullmatch(r"[a-z0-9_+.-]+", str(l.get("id"))):
             probs.append("%s: bad id" % where)
         for name in [l.get("id")] + list(l.get("aliases", [])):
             if name in seen:

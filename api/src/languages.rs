@@ -15,6 +15,10 @@ pub struct Language {
     /// File name the code is saved as, e.g. `main.py`.
     pub file: String,
     pub aliases: Vec<String>,
+    /// Set on an older version of a language: the id of its newest version's entry. A run
+    /// names either this entry's id, or that language with this entry's `version`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_of: Option<String>,
     /// Whether runs have a compile step.
     pub compiled: bool,
     /// A small program that prints a prompt and reads a name from stdin: the code of the

@@ -75,6 +75,10 @@ pub struct Limits {
 pub struct RunBody {
     /// Language id or alias.
     pub language: String,
+    /// The language's version, whole (`3.11.2`) or its leading part (`3.11`); absent: the
+    /// newest (see `version_of` in the language list).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
     /// The program as one file (saved under the language's file name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,

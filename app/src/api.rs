@@ -140,6 +140,31 @@ pub fn pick_language<'a>(languages: &'a [Language], wanted: Option<&str>) -> Opt
         .or_else(|| languages.first())
 }
 
+/// The language menu's groups: languages that compile first, then those that run as they
+/// are, each by name (older versions right after their newest), so that 35 and more stay
+/// easy to scan; a group without languages is left out.
+pub fn language_groups(languages: &[Language]) -> Vec<(&'static str, Vec<&Language>)> {
+    let family = |l: &Language| l.version_of.clone().unwrap_or_else(|| l.id.clone());
+    let name_of = |l: &Language| {
+        languages
+            .iter()
+            .find(|n| n.id == family(l))
+            .map_or_else(|| l.name.to_lowercase(), |n| n.name.to_lowercase())
+    };
+    let mut groups = Vec::new();
+    for (label, compiled) in [("Compiled", true), ("Interpreted", false)] {
+        let mut group: Vec<&Language> = languages
+            .iter()
+            .filter(|l| l.compiled == compiled)
+            .collect();
+        group.sort_by_key(|l| (name_of(l), family(l), l.version_of.is_some()));
+        if !group.is_empty() {
+            groups.push((label, group));
+        }
+    }
+    groups
+}
+
 /// The `code` and `message` of an API error body, if it is one.
 pub fn parse_api_error(body: &str) -> Option<(String, String)> {
     ErrorBody::parse(body).map(|b| (b.error.code, b.error.message))
@@ -402,6 +427,36 @@ mod tests {
         assert_eq!(verdict_label(Verdict::TimeLimit), "Time limit exceeded");
         assert_eq!(verdict_class(Verdict::MemoryLimit), "limit");
         assert_eq!(verdict_class(Verdict::RuntimeError), "bad");
+    }
+
+    #[test]
+    fn language_menu_groups_by_compile_step_then_name() {
+        let l = |id: &str, name: &str, compiled: bool, version_of: Option<&str>| Language {
+            id: id.into(),
+            name: name.into(),
+            compiled,
+            version_of: version_of.map(Into::into),
+            ..Language::default()
+        };
+        let cat = vec![
+            l("python-3.11", "Python 3", false, Some("python")),
+            l("rust", "Rust", true, None),
+            l("bash", "Bash", false, None),
+            l("python", "Python 3", false, None),
+            l("c", "C (GCC)", true, None),
+        ];
+        let groups: Vec<(&str, Vec<&str>)> = language_groups(&cat)
+            .into_iter()
+            .map(|(g, ls)| (g, ls.iter().map(|l| l.id.as_str()).collect()))
+            .collect();
+        assert_eq!(
+            groups,
+            [
+                ("Compiled", vec!["c", "rust"]),
+                ("Interpreted", vec!["bash", "python", "python-3.11"]),
+            ]
+        );
+        assert!(language_groups(&cat[1..2]).len() == 1, "no empty group");
     }
 
     #[test]

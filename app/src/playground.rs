@@ -3,8 +3,8 @@
 //! snippets, to `/api/v1/snippets`.
 
 use crate::api::{
-    format_created, format_kb, format_ms, verdict_class, verdict_label, ExitJson, Language,
-    LastRun, SnippetOutput,
+    format_created, format_kb, format_ms, language_groups, verdict_class, verdict_label, ExitJson,
+    Language, LastRun, SnippetOutput,
 };
 use crate::editor::CodeEditor;
 use crate::terminal::{Terminal, TerminalControl};
@@ -316,23 +316,30 @@ pub fn Playground(
     let style = height.map(|h| format!("--wr-height:{h}"));
 
     let language_options = move || {
-        s.languages
-            .get()
-            .into_iter()
-            .map(|l| {
-                let id = l.id.clone();
-                let label = if l.version.is_empty() {
-                    l.name.clone()
-                } else {
-                    format!("{} ({})", l.name, l.version)
-                };
-                view! {
-                    <option value=l.id.clone() prop:selected=move || s.lang.get() == id>
-                        {label}
-                    </option>
-                }
-            })
-            .collect_view()
+        s.languages.with(|languages| {
+            language_groups(languages)
+                .into_iter()
+                .map(|(group, members)| {
+                    let options = members
+                        .into_iter()
+                        .map(|l| {
+                            let id = l.id.clone();
+                            let label = if l.version.is_empty() {
+                                l.name.clone()
+                            } else {
+                                format!("{} ({})", l.name, l.version)
+                            };
+                            view! {
+                                <option value=l.id.clone() prop:selected=move || s.lang.get() == id>
+                                    {label}
+                                </option>
+                            }
+                        })
+                        .collect_view();
+                    view! { <optgroup label=group>{options}</optgroup> }
+                })
+                .collect_view()
+        })
     };
 
     let example_options = move || {

@@ -115,6 +115,11 @@ pub struct Language {
     pub env: BTreeMap<String, String>,
     #[serde(default)]
     pub aliases: Vec<String>,
+    /// Set on an older version of a language kept beside its newest: the id of the
+    /// newest's entry (`python-3.11` has `version_of = "python"`). Runs pick it by that
+    /// language and a `version`, see [`Catalog::resolve`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_of: Option<LanguageId>,
     /// An interpreter the agent keeps started between runs (`"python"`), so a run skips
     /// its start-up.
     #[serde(default)]
@@ -130,6 +135,23 @@ pub struct Language {
     pub legacy_example: String,
     pub limits: Limits,
     pub pool: PoolSize,
+}
+
+impl Language {
+    /// The id of the language this entry is a version of (its own id for the newest).
+    pub fn family(&self) -> &str {
+        self.version_of.as_ref().unwrap_or(&self.id).as_str()
+    }
+}
+
+/// Whether `have` (`3.11.2`) is the version `want` asks for: the same, or `want` is a
+/// leading part of it ending at a dot (`3`, `3.11`).
+fn version_matches_prefix(have: &str, want: &str) -> bool {
+    let want = want.trim_start_matches('v');
+    have == want
+        || have
+            .strip_prefix(want)
+            .is_some_and(|rest| rest.starts_with('.'))
 }
 
 /// A named program of a language's catalog entry, for people to start from.
@@ -219,7 +241,7 @@ impl Catalog {
             if id.is_empty()
                 || !id
                     .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_+-".contains(&b))
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_+-.".contains(&b))
             {
                 return Err(PoolError::Config(format!(
                     "catalog: bad language id {id:?}"
@@ -233,13 +255,79 @@ impl Catalog {
                     "catalog: {id} has no run command"
                 )));
             }
+            if let Some(newest) = &lang.version_of {
+                let ok = catalog
+                    .languages
+                    .iter()
+                    .any(|l| l.id == *newest && l.version_of.is_none());
+                if !ok {
+                    return Err(PoolError::Config(format!(
+                        "catalog: {id} has version_of = {newest:?}, which is not a language \
+                         without version_of"
+                    )));
+                }
+            }
             if lang.pool.max == 0 || lang.pool.min_idle > lang.pool.max {
                 return Err(PoolError::Config(format!(
                     "catalog: {id} needs 0 <= min_idle <= max and max >= 1"
                 )));
             }
         }
+        // An older version without examples of its own offers its newest's.
+        let inherited: Vec<(usize, Vec<Example>)> = catalog
+            .languages
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.examples.is_empty())
+            .filter_map(|(i, l)| {
+                let newest = l.version_of.as_ref()?;
+                let newest = catalog.languages.iter().find(|n| n.id == *newest)?;
+                Some((i, newest.examples.clone()))
+            })
+            .collect();
+        for (i, examples) in inherited {
+            catalog.languages[i].examples = examples;
+        }
         Ok(catalog)
+    }
+
+    /// Every version of the language `name` (an id or alias of any of them) has, the newest
+    /// (the entry the others are `version_of`) first, then the others in catalog order.
+    pub fn versions(&self, name: &str) -> Vec<&Language> {
+        let Some(lang) = self.find(name) else {
+            return Vec::new();
+        };
+        let family = lang.family();
+        let mut all: Vec<&Language> = self
+            .languages
+            .iter()
+            .filter(|l| l.family() == family)
+            .collect();
+        all.sort_by_key(|l| l.version_of.is_some());
+        all
+    }
+
+    /// The entry a run of `name` at `version` uses: without a version (or `latest`), the
+    /// entry `name` names; with one, the first of [`Catalog::versions`] whose version is
+    /// it or starts with it at a dot (`3.11` finds `3.11.2`).
+    pub fn resolve(&self, name: &str, version: Option<&str>) -> Result<&Language, PoolError> {
+        let lang = self
+            .find(name)
+            .ok_or_else(|| PoolError::UnknownLanguage(name.to_string()))?;
+        let version = match version.map(str::trim) {
+            None | Some("") | Some("latest") => return Ok(lang),
+            Some(v) => v,
+        };
+        let versions = self.versions(name);
+        versions
+            .iter()
+            .find(|l| version_matches_prefix(&l.version, version))
+            .copied()
+            .ok_or_else(|| PoolError::UnknownVersion {
+                language: lang.family().to_string(),
+                version: version.to_string(),
+                available: versions.iter().map(|l| l.version.clone()).collect(),
+            })
     }
 
     /// Looks a language up by id or alias.
@@ -258,6 +346,67 @@ impl Catalog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn versions_resolve_by_language_and_version() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../images/languages.toml");
+        let catalog = Catalog::load(&path).unwrap();
+        let newest = catalog.resolve("python", None).unwrap();
+        assert_eq!(newest.id.as_str(), "python");
+        assert_eq!(catalog.resolve("py", Some("latest")).unwrap().id, newest.id);
+        let old = catalog.resolve("python", Some("3.11")).unwrap();
+        assert_eq!(old.id.as_str(), "python-3.11");
+        assert_eq!(old.family(), "python");
+        assert_eq!(
+            catalog.resolve("py", Some("3")).unwrap().id,
+            newest.id,
+            "newest first"
+        );
+        assert_eq!(
+            catalog.resolve("python-3.11", None).unwrap().id,
+            old.id,
+            "an older version by its own id"
+        );
+        assert_eq!(
+            catalog.resolve("java", Some("17")).unwrap().id.as_str(),
+            "java-17"
+        );
+        assert_eq!(old.examples, newest.examples, "examples of the newest");
+        let e = catalog.resolve("python", Some("3.1")).unwrap_err();
+        assert!(
+            matches!(&e, PoolError::UnknownVersion { available, .. } if available.len() == 2),
+            "{e}"
+        );
+        assert!(matches!(
+            catalog.resolve("cobol-85", None),
+            Err(PoolError::UnknownLanguage(_))
+        ));
+        let versions: Vec<&str> = catalog
+            .versions("java17")
+            .iter()
+            .map(|l| l.id.as_str())
+            .collect();
+        assert_eq!(versions, ["java", "java-17"]);
+    }
+
+    #[test]
+    fn version_of_must_name_a_newest_version() {
+        let lang = |id: &str, extra: &str| {
+            format!(
+                "[[language]]\nid = \"{id}\"\nname = \"x\"\nversion = \"1\"\nimage = \"i\"\n\
+                 file = \"f\"\nrun = [\"r\"]\n{extra}[language.limits]\nwall_ms = 1\ncpu_ms = 1\n\
+                 memory_mb = 16\noutput_kb = 1\n[language.pool]\nmin_idle = 0\nmax = 1\n"
+            )
+        };
+        let ok = lang("a", "") + &lang("a-0", "version_of = \"a\"\n");
+        assert!(Catalog::parse(&ok).is_ok());
+        let dangling = lang("a", "") + &lang("a-0", "version_of = \"b\"\n");
+        assert!(Catalog::parse(&dangling).is_err());
+        let chained = lang("a", "")
+            + &lang("a-1", "version_of = \"a\"\n")
+            + &lang("a-0", "version_of = \"a-1\"\n");
+        assert!(Catalog::parse(&chained).is_err());
+    }
 
     #[test]
     fn repo_catalog_parses() {

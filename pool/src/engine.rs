@@ -252,8 +252,14 @@ impl Engine {
         Lease::new(obj, pool, self.inner.clone(), kind, waited)
     }
 
+    /// Resolves a language id or alias at a version (`None`: the newest), see
+    /// [`Catalog::resolve`].
+    pub fn language_at(&self, name: &str, version: Option<&str>) -> Result<&Language, PoolError> {
+        self.inner.catalog.resolve(name, version)
+    }
+
     fn prepare(&self, req: RunRequest) -> Result<run::Prepared, PoolError> {
-        let lang = self.language(&req.language)?;
+        let lang = self.language_at(&req.language, req.version.as_deref())?;
         run::prepare(lang, &self.inner.config, req)
     }
 

@@ -11,6 +11,13 @@ pub enum PoolError {
     /// No language with that id or alias.
     #[error("unknown language {0:?}")]
     UnknownLanguage(String),
+    /// The language exists, not at that version.
+    #[error("{language} has no version {version:?} (available: {})", available.join(", "))]
+    UnknownVersion {
+        language: String,
+        version: String,
+        available: Vec<String>,
+    },
     /// The language exists but its image is missing or its pool cannot start containers.
     #[error("language {0} is unavailable: {1}")]
     LanguageUnavailable(String, String),

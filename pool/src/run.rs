@@ -28,6 +28,8 @@ pub use warmrun_api::File;
 pub struct RunRequest {
     /// Language id or alias.
     pub language: String,
+    /// The language's version (`3.11`, `3.11.2`); `None`: the newest the catalog has.
+    pub version: Option<String>,
     /// The program's files; the first is the main file and takes the language's file name
     /// when no file already has it.
     pub files: Vec<File>,

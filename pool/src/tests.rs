@@ -30,6 +30,7 @@ fn language(id: &str, min_idle: usize, max: usize) -> Language {
         run: vec!["run".into(), "main.txt".into()],
         env: Default::default(),
         aliases: vec![],
+        version_of: None,
         zygote: None,
         examples: vec![],
         legacy_example: String::new(),

@@ -246,12 +246,14 @@ macro_rules! language_tests {
 
 language_tests! {
     python => "python",
+    python_3_11 => "python-3.11",
     javascript => "javascript",
     c => "c",
     cpp => "cpp",
     go => "go",
     rust => "rust",
     java => "java",
+    java_17 => "java-17",
     bash => "bash",
 }
 

@@ -76,6 +76,9 @@ impl From<PoolError> for ApiError {
             PoolError::UnknownLanguage(_) => {
                 ApiError::new(StatusCode::BAD_REQUEST, "unknown_language", msg)
             }
+            PoolError::UnknownVersion { .. } => {
+                ApiError::new(StatusCode::BAD_REQUEST, "unknown_version", msg)
+            }
             PoolError::QueueFull(_) => ApiError {
                 retry_after_s: Some(1),
                 ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "queue_full", msg)

@@ -58,7 +58,10 @@ pub async fn start(
     req: RunRequest,
     mut on_position: impl FnMut(QueuePosition) + Send,
 ) -> Result<LiveRun, ApiError> {
-    let language = match state.engine.language(&req.language) {
+    let language = match state
+        .engine
+        .language_at(&req.language, req.version.as_deref())
+    {
         Ok(l) => l.id.to_string(),
         Err(e) => return Err(refused(&state, e)),
     };
@@ -81,9 +84,9 @@ pub async fn start(
 fn refused(state: &SharedState, e: PoolError) -> ApiError {
     match e {
         PoolError::QueueFull(_) => state.metrics.reject("queue_full"),
-        PoolError::InvalidRequest(_) | PoolError::UnknownLanguage(_) => {
-            state.metrics.reject("bad_request")
-        }
+        PoolError::InvalidRequest(_)
+        | PoolError::UnknownLanguage(_)
+        | PoolError::UnknownVersion { .. } => state.metrics.reject("bad_request"),
         _ => {}
     }
     e.into()

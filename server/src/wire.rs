@@ -88,6 +88,7 @@ impl ToApi for pool::Language {
             version: self.version.clone(),
             file: self.file.clone(),
             aliases: self.aliases.clone(),
+            version_of: self.version_of.as_ref().map(ToString::to_string),
             compiled: !self.compile.is_empty(),
             example: self.example().to_owned(),
             examples: self.examples.iter().map(ToApi::to_api).collect(),
@@ -115,6 +116,7 @@ impl ToPool for RunBody {
         let files = self.take_files();
         Ok(RunRequest {
             language: self.language,
+            version: self.version,
             files,
             stdin: self.stdin.unwrap_or_default().into_bytes(),
             close_stdin: true,

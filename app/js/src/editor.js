@@ -20,6 +20,9 @@ import { oneDark } from "@codemirror/theme-one-dark";
 // Catalog language id (or alias) -> CodeMirror language support. Each grammar
 // is a separate chunk (esbuild code splitting), loaded when first needed, so the
 // first page load only fetches the grammar of the language shown.
+// Grammars CodeMirror 5 had (legacy modes), wrapped as stream languages. The import paths
+// are written out so that esbuild can split each into its own chunk.
+const stream = (load, pick) => () => load().then((m) => StreamLanguage.define(pick(m)));
 const LANGUAGES = {
   python: () => import("@codemirror/lang-python").then((m) => m.python()),
   javascript: () => import("@codemirror/lang-javascript").then((m) => m.javascript()),
@@ -30,14 +33,40 @@ const LANGUAGES = {
   go: () => import("@codemirror/lang-go").then((m) => m.go()),
   rust: () => import("@codemirror/lang-rust").then((m) => m.rust()),
   java: () => import("@codemirror/lang-java").then((m) => m.java()),
-  bash: () =>
-    import("@codemirror/legacy-modes/mode/shell").then((m) => StreamLanguage.define(m.shell)),
+  bash: stream(() => import("@codemirror/legacy-modes/mode/shell"), (m) => m.shell),
+  ruby: stream(() => import("@codemirror/legacy-modes/mode/ruby"), (m) => m.ruby),
+  perl: stream(() => import("@codemirror/legacy-modes/mode/perl"), (m) => m.perl),
+  lua: stream(() => import("@codemirror/legacy-modes/mode/lua"), (m) => m.lua),
+  r: stream(() => import("@codemirror/legacy-modes/mode/r"), (m) => m.r),
+  octave: stream(() => import("@codemirror/legacy-modes/mode/octave"), (m) => m.octave),
+  sql: stream(() => import("@codemirror/legacy-modes/mode/sql"), (m) => m.sqlite),
+  scheme: stream(() => import("@codemirror/legacy-modes/mode/scheme"), (m) => m.scheme),
+  racket: stream(() => import("@codemirror/legacy-modes/mode/scheme"), (m) => m.scheme),
+  commonlisp: stream(
+    () => import("@codemirror/legacy-modes/mode/commonlisp"), (m) => m.commonLisp),
+  clojure: stream(() => import("@codemirror/legacy-modes/mode/clojure"), (m) => m.clojure),
+  erlang: stream(() => import("@codemirror/legacy-modes/mode/erlang"), (m) => m.erlang),
+  haskell: stream(() => import("@codemirror/legacy-modes/mode/haskell"), (m) => m.haskell),
+  ocaml: stream(() => import("@codemirror/legacy-modes/mode/mllike"), (m) => m.oCaml),
+  d: stream(() => import("@codemirror/legacy-modes/mode/d"), (m) => m.d),
+  fortran: stream(() => import("@codemirror/legacy-modes/mode/fortran"), (m) => m.fortran),
+  pascal: stream(() => import("@codemirror/legacy-modes/mode/pascal"), (m) => m.pascal),
+  cobol: stream(() => import("@codemirror/legacy-modes/mode/cobol"), (m) => m.cobol),
+  groovy: stream(() => import("@codemirror/legacy-modes/mode/groovy"), (m) => m.groovy),
+  kotlin: stream(() => import("@codemirror/legacy-modes/mode/clike"), (m) => m.kotlin),
+  scala: stream(() => import("@codemirror/legacy-modes/mode/clike"), (m) => m.scala),
+  csharp: stream(() => import("@codemirror/legacy-modes/mode/clike"), (m) => m.csharp),
+  "objective-c": stream(
+    () => import("@codemirror/legacy-modes/mode/clike"), (m) => m.objectiveC),
 };
 const ALIASES = {
   py: "python", python3: "python", py3: "python",
   js: "javascript", node: "javascript", nodejs: "javascript", "node-js": "javascript",
   ts: "typescript", "c++": "cpp", cxx: "cpp", golang: "go", rs: "rust",
   sh: "bash", shell: "bash",
+  "c-clang": "c", "cpp-clang": "cpp", rb: "ruby", pl: "perl", sqlite: "sql",
+  lisp: "commonlisp", sbcl: "commonlisp", guile: "scheme", hs: "haskell", ml: "ocaml",
+  "c#": "csharp", cs: "csharp", objc: "objective-c", clj: "clojure", erl: "erlang",
 };
 
 /**
@@ -46,7 +75,9 @@ const ALIASES = {
  */
 export function languageSupport(id) {
   const key = String(id || "").toLowerCase();
-  const make = LANGUAGES[key] || LANGUAGES[ALIASES[key]];
+  // An older version's id (python-3.11, java-17) highlights as its language.
+  const base = key.replace(/-\d[\w.]*$/, "");
+  const make = LANGUAGES[key] || LANGUAGES[ALIASES[key]] || LANGUAGES[base];
   return make ? make().catch(() => []) : Promise.resolve([]);
 }
 
@@ -69,7 +100,7 @@ const baseTheme = EditorView.theme({
  * grammar is loaded (so the code never shows unhighlighted).
  * @param {HTMLElement} parent
  * @param {string} doc initial text
- * @param {string} language catalog language id (python, c, cpp, go, rust, java, javascript, bash)
+ * @param {string} language catalog language id (python, c, cpp, go, rust, java, …)
  * @param {boolean} readOnly
  * @param {(doc: string) => void} onChange called with the whole text after each edit
  * @param {() => void} onRun called on Ctrl+Enter / Cmd+Enter

@@ -31,7 +31,8 @@ pub async fn runtimes(State(state): State<SharedState>) -> Json<Vec<Runtime>> {
             .languages
             .iter()
             .map(|l| Runtime {
-                language: l.id.to_string(),
+                // Versions of one language share its name, as in Piston's list.
+                language: l.family().to_string(),
                 version: l.version.clone(),
                 aliases: l.aliases.clone(),
             })
@@ -169,7 +170,7 @@ pub async fn execute(
         judge(&mut run, &exit.exit);
     }
     Ok(Json(ExecuteResult {
-        language: lang.id.to_string(),
+        language: lang.family().to_string(),
         version: lang.version.clone(),
         run,
         compile: (!lang.compile.is_empty()).then(|| compile.unwrap_or_default()),
@@ -234,24 +235,32 @@ pub fn find_runtime<'a>(
     language: &str,
     version: &str,
 ) -> Result<&'a Language, ApiError> {
-    let lang = catalog.find(language).ok_or_else(|| {
-        ApiError::new(
+    let versions = catalog.versions(language);
+    if versions.is_empty() {
+        return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "unknown_language",
             format!("{language}-{version} runtime is unknown"),
-        )
-    })?;
-    if version_matches(&lang.version, version) {
-        Ok(lang)
-    } else {
-        Err(ApiError::new(
+        ));
+    }
+    // Newest first, as Piston picks the highest version a range allows.
+    match versions
+        .iter()
+        .find(|l| version_matches(&l.version, version))
+    {
+        Some(lang) => Ok(lang),
+        None => Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "unknown_version",
             format!(
                 "{language}-{version} runtime is unknown (available: {})",
-                lang.version
+                versions
+                    .iter()
+                    .map(|l| l.version.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
-        ))
+        )),
     }
 }
 
@@ -347,6 +356,7 @@ fn to_request(
     };
     Ok(RunRequest {
         language: lang.id.to_string(),
+        version: None,
         files,
         stdin: body.stdin.unwrap_or_default().into_bytes(),
         close_stdin: true,

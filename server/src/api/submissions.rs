@@ -31,7 +31,7 @@ pub async fn create(
     let req = body.to_pool()?;
     state
         .engine
-        .language(&req.language)
+        .language_at(&req.language, req.version.as_deref())
         .map_err(ApiError::from)?;
     let stored = state.submissions.count().await?;
     if stored >= state.config.max_submissions as i64 {

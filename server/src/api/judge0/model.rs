@@ -19,15 +19,45 @@ const MAX_OPTION_CHARS: usize = 512;
 /// version (`"C (GCC "` + `"12.2.0"` + `")"`). The first id of a language is its own; the
 /// others are older Judge0 entries of the same language that clients still send.
 const LANGUAGE_IDS: &[(&str, u32, &str)] = &[
+    ("assembly", 45, "Assembly (NASM "),
     ("bash", 46, "Bash ("),
     ("c", 50, "C (GCC "),
+    ("csharp", 51, "C# (Mono "),
     ("cpp", 54, "C++ (GCC "),
     ("cpp", 52, "C++ (GCC "),
+    ("commonlisp", 55, "Common Lisp (SBCL "),
+    ("d", 56, "D (GDC "),
+    ("elixir", 57, "Elixir ("),
+    ("erlang", 58, "Erlang (OTP "),
+    ("fortran", 59, "Fortran (GFortran "),
     ("go", 60, "Go ("),
+    ("haskell", 61, "Haskell (GHC "),
     ("java", 62, "Java (OpenJDK "),
     ("javascript", 63, "JavaScript (Node.js "),
+    ("lua", 64, "Lua ("),
+    ("ocaml", 65, "OCaml ("),
+    ("octave", 66, "Octave ("),
+    ("pascal", 67, "Pascal (FPC "),
+    ("php", 68, "PHP ("),
+    ("prolog", 69, "Prolog (SWI-Prolog "),
     ("python", 71, "Python ("),
+    ("ruby", 72, "Ruby ("),
     ("rust", 73, "Rust ("),
+    ("typescript", 74, "TypeScript ("),
+    ("c-clang", 75, "C (Clang "),
+    ("cpp-clang", 76, "C++ (Clang "),
+    ("cobol", 77, "COBOL (GnuCOBOL "),
+    ("kotlin", 78, "Kotlin ("),
+    ("objective-c", 79, "Objective-C (GCC "),
+    ("r", 80, "R ("),
+    ("scala", 81, "Scala ("),
+    ("sql", 82, "SQL (SQLite "),
+    ("perl", 85, "Perl ("),
+    ("clojure", 86, "Clojure ("),
+    ("groovy", 88, "Groovy ("),
+    // Judge0 1.14's ids of these versions (1.13 has one version per language).
+    ("java-17", 91, "Java (JDK "),
+    ("python-3.11", 92, "Python ("),
 ];
 
 /// A Judge0 language id of a language in our catalog.
@@ -418,6 +448,7 @@ pub fn accept(
     };
     let run = RunBody {
         language: lang.language.id.to_string(),
+        version: None,
         code: Some(source),
         files: None,
         stdin,
