@@ -8,3 +8,10 @@
 set -eu
 GODEBUG=installgoroot=all GOCACHE=/tmp/warmrun-gocache go install std
 rm -rf /tmp/warmrun-gocache
+
+# Go 1.23+ keeps local telemetry in $XDG_CONFIG_HOME/go (else ~/.config/go, i.e. /tmp,
+# where it would show up in the next step of the same run). The catalog points
+# XDG_CONFIG_HOME here, read-only, with telemetry off.
+mkdir -p /usr/local/share/warmrun/go-config
+XDG_CONFIG_HOME=/usr/local/share/warmrun/go-config go telemetry off
+chmod -R a+rX,go-w /usr/local/share/warmrun/go-config

@@ -7,7 +7,8 @@ use crate::process::{self, Spawned, Stdio3, StepSpec};
 use crate::sandbox::Sandbox;
 use crate::{Msg, Outbox};
 use agent::{
-    CompileReport, Event, ExitReport, PrestartSpec, Request, RunSpec, Verdict, ZygoteKind,
+    CompileReport, Event, ExitReport, PrestartSpec, Request, RunLimits, RunSpec, Verdict,
+    ZygoteKind,
 };
 use std::io::Write;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
@@ -217,12 +218,19 @@ impl Agent {
                 stdout: Vec::new(),
                 stderr: Vec::new(),
             };
+            // The compiler has the compile step's limit, in CPU time as in wall time: a
+            // run's small CPU limit (a judge's 1 s) is the program's, and must not starve
+            // a compiler that needs a few seconds (kotlinc, scalac).
+            let compile_limits = RunLimits {
+                cpu_ms: spec.limits.compile_wall_ms,
+                ..spec.limits
+            };
             let step = StepSpec {
                 gen: 0,
                 argv: &spec.compile,
                 env: &spec.env,
                 uid: self.sandbox.uid,
-                limits: &spec.limits,
+                limits: &compile_limits,
                 stdio: Stdio3::Pipes { stdin: false },
                 fd3: None,
             };
