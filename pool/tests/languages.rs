@@ -253,6 +253,13 @@ language_tests! {
     rust => "rust",
     java => "java",
     bash => "bash",
+    c_clang => "c-clang",
+    cpp_clang => "cpp-clang",
+    fortran => "fortran",
+    assembly => "assembly",
+    pascal => "pascal",
+    ocaml => "ocaml",
+    d => "d",
 }
 
 #[test]
