@@ -260,6 +260,8 @@ language_tests! {
     pascal => "pascal",
     ocaml => "ocaml",
     d => "d",
+    nim => "nim",
+    haskell => "haskell",
 }
 
 #[test]
