@@ -255,13 +255,15 @@ language_tests! {
     bash => "bash",
     c_clang => "c-clang",
     cpp_clang => "cpp-clang",
-    fortran => "fortran",
-    assembly => "assembly",
-    pascal => "pascal",
-    ocaml => "ocaml",
     d => "d",
+    fortran => "fortran",
+    pascal => "pascal",
+    cobol => "cobol",
+    assembly => "assembly",
+    objective_c => "objective-c",
     nim => "nim",
     haskell => "haskell",
+    ocaml => "ocaml",
 }
 
 #[test]
