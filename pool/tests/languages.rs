@@ -255,6 +255,17 @@ language_tests! {
     java => "java",
     java_17 => "java-17",
     bash => "bash",
+    c_clang => "c-clang",
+    cpp_clang => "cpp-clang",
+    d => "d",
+    fortran => "fortran",
+    pascal => "pascal",
+    cobol => "cobol",
+    assembly => "assembly",
+    objective_c => "objective-c",
+    nim => "nim",
+    haskell => "haskell",
+    ocaml => "ocaml",
 }
 
 #[test]
