@@ -253,6 +253,9 @@ language_tests! {
     rust => "rust",
     java => "java",
     bash => "bash",
+    csharp => "csharp",
+    erlang => "erlang",
+    elixir => "elixir",
 }
 
 #[test]
