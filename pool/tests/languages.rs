@@ -253,7 +253,9 @@ language_tests! {
     rust => "rust",
     java => "java",
     bash => "bash",
+    groovy => "groovy",
     csharp => "csharp",
+    clojure => "clojure",
     erlang => "erlang",
     elixir => "elixir",
 }
