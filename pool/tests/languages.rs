@@ -266,6 +266,13 @@ language_tests! {
     nim => "nim",
     haskell => "haskell",
     ocaml => "ocaml",
+    groovy => "groovy",
+    csharp => "csharp",
+    clojure => "clojure",
+    erlang => "erlang",
+    elixir => "elixir",
+    kotlin => "kotlin",
+    scala => "scala",
 }
 
 #[test]
