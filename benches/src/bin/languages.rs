@@ -84,6 +84,8 @@ fn main() {
     let (_, text) = get(server.port, "/api/v1/languages").expect("languages");
     let langs: serde_json::Value = serde_json::from_str(&text).expect("JSON");
     let langs = langs.as_array().expect("language list").clone();
+    // Images are the catalog's (some languages share one, e.g. C and C++ with Clang).
+    let catalog = pool::Catalog::load(&repo_root().join("images/languages.toml")).expect("catalog");
 
     let all: Vec<String> = std::process::Command::new("docker")
         .args(["ps", "-q", "--no-trunc", "--filter"])
@@ -111,7 +113,10 @@ fn main() {
     for l in &langs {
         let id = l["id"].as_str().unwrap_or_default();
         let code = l["example"].as_str().unwrap_or_default();
-        let image = format!("warmrun/{id}:current");
+        let image = catalog
+            .find(id)
+            .map(|l| l.image.clone())
+            .unwrap_or_default();
         let warm_at_start = !server.containers(id).is_empty();
         let (first, verdict, stdout) = run(&server, id, code);
         let ok = verdict == "ok" && stdout.contains("Hello, Ada!");
