@@ -9,11 +9,13 @@
 
 pub mod backend;
 pub mod catalog;
+pub mod compare;
 pub mod config;
 pub mod container;
 pub mod docker;
 pub mod engine;
 pub mod error;
+pub mod judge;
 mod janitor;
 pub mod lease;
 pub mod metrics;
@@ -38,6 +40,7 @@ pub use config::{EngineConfig, Runtime};
 pub use docker::connect_docker;
 pub use engine::Engine;
 pub use error::PoolError;
+pub use judge::{CaseResult, JudgeResult, TestSuite};
 pub use lease::{Lease, LeaseKind};
 pub use ownership::{LocalProcessLiveness, Owner, OwnerLiveness};
 pub use pool::PoolStatus;
