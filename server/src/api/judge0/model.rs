@@ -423,6 +423,7 @@ pub fn accept(
         stdin,
         args,
         limits,
+        ..RunBody::default()
     };
     if let Err(e) = run.validate() {
         add(&mut errors, "source_code", e.0);
@@ -594,6 +595,9 @@ pub fn judge(result: &RunResultJson, extras: &Extras) -> Outcome {
     let killed = exit.signal.or(Some(9));
     let fatal = |sig: i32, why: &str| format!("Caught fatal signal {sig}{why}");
     let (status, signal, message) = match exit.verdict {
+        // Judge mode's verdicts; Judge0 submissions compare here instead (below).
+        Verdict::Accepted => (Status::Accepted, None, None),
+        Verdict::WrongAnswer => (Status::WrongAnswer, None, None),
         Verdict::Ok => {
             let right = extras
                 .expected_output
@@ -892,6 +896,7 @@ mod tests {
             stdout: out.into(),
             stderr: "err".into(),
             compile: None,
+            tests: None,
         }
     }
 
