@@ -145,9 +145,7 @@ impl RunBody {
     fn validate_tests(&self) -> Result<(), Invalid> {
         let Some(tests) = &self.tests else {
             if self.comparison.is_some() || self.stop_on_first_failure {
-                return Err(invalid(
-                    "comparison and stop_on_first_failure need tests",
-                ));
+                return Err(invalid("comparison and stop_on_first_failure need tests"));
             }
             return Ok(());
         };
@@ -155,9 +153,7 @@ impl RunBody {
             return Err(invalid("tests must not be empty"));
         }
         if self.stdin.is_some() {
-            return Err(invalid(
-                "give stdin in each test case, not beside tests",
-            ));
+            return Err(invalid("give stdin in each test case, not beside tests"));
         }
         for (i, t) in tests.iter().enumerate() {
             if t.stdin.len() > MAX_STDIN_BYTES {
@@ -178,9 +174,7 @@ impl RunBody {
         }
         if let Some(Comparison::Numbers { tolerance }) = self.comparison {
             if !tolerance.is_finite() || tolerance < 0.0 {
-                return Err(invalid(
-                    "comparison tolerance must be a finite number >= 0",
-                ));
+                return Err(invalid("comparison tolerance must be a finite number >= 0"));
             }
         }
         Ok(())

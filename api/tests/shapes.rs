@@ -398,17 +398,30 @@ fn judged_runs_have_their_shapes() {
     let tests = body.tests.as_ref().unwrap();
     assert_eq!(tests[0].expected_stdout.as_deref(), Some("3"));
     assert_eq!(tests[1].args.as_deref(), Some(&["-v".to_string()][..]));
-    assert_eq!(body.comparison, Some(Comparison::Numbers { tolerance: 0.001 }));
+    assert_eq!(
+        body.comparison,
+        Some(Comparison::Numbers { tolerance: 0.001 })
+    );
     for (text, mode) in [
         (r#"{"mode":"exact"}"#, Comparison::Exact),
-        (r#"{"mode":"trailing_whitespace"}"#, Comparison::TrailingWhitespace),
+        (
+            r#"{"mode":"trailing_whitespace"}"#,
+            Comparison::TrailingWhitespace,
+        ),
         (r#"{"mode":"tokens"}"#, Comparison::Tokens),
-        (r#"{"mode":"numbers"}"#, Comparison::Numbers { tolerance: 1e-6 }),
+        (
+            r#"{"mode":"numbers"}"#,
+            Comparison::Numbers { tolerance: 1e-6 },
+        ),
     ] {
         assert_eq!(serde_json::from_str::<Comparison>(text).unwrap(), mode);
     }
     assert_eq!(Comparison::default(), Comparison::TrailingWhitespace);
-    for bad in [r#"{"mode":"fuzzy"}"#, r#""exact""#, r#"{"mode":"numbers","tolerence":1}"#] {
+    for bad in [
+        r#"{"mode":"fuzzy"}"#,
+        r#""exact""#,
+        r#"{"mode":"numbers","tolerence":1}"#,
+    ] {
         assert!(serde_json::from_str::<Comparison>(bad).is_err(), "{bad}");
     }
     let base = || RunBody {
@@ -418,12 +431,34 @@ fn judged_runs_have_their_shapes() {
         ..RunBody::default()
     };
     let rules = [
-        RunBody { tests: Some(vec![]), ..base() },
-        RunBody { stdin: Some("x".into()), ..base() },
-        RunBody { comparison: Some(Comparison::Numbers { tolerance: -1.0 }), ..base() },
-        RunBody { comparison: Some(Comparison::Numbers { tolerance: f64::NAN }), ..base() },
-        RunBody { tests: None, stop_on_first_failure: true, ..base() },
-        RunBody { tests: None, comparison: Some(Comparison::Exact), ..base() },
+        RunBody {
+            tests: Some(vec![]),
+            ..base()
+        },
+        RunBody {
+            stdin: Some("x".into()),
+            ..base()
+        },
+        RunBody {
+            comparison: Some(Comparison::Numbers { tolerance: -1.0 }),
+            ..base()
+        },
+        RunBody {
+            comparison: Some(Comparison::Numbers {
+                tolerance: f64::NAN,
+            }),
+            ..base()
+        },
+        RunBody {
+            tests: None,
+            stop_on_first_failure: true,
+            ..base()
+        },
+        RunBody {
+            tests: None,
+            comparison: Some(Comparison::Exact),
+            ..base()
+        },
     ];
     for body in rules {
         assert!(body.validate().is_err(), "{body:?}");

@@ -120,7 +120,11 @@ mod tests {
         assert!(!same(m, "1 2", "1"));
         assert!(!same(m, "nan", "1"));
         assert!(same(m, "nan", "nan")); // equal words
-        assert!(!same(Comparison::Numbers { tolerance: 0.0 }, "0.1", "0.1000001"));
+        assert!(!same(
+            Comparison::Numbers { tolerance: 0.0 },
+            "0.1",
+            "0.1000001"
+        ));
         assert!(same(Comparison::Numbers { tolerance: 0.5 }, "3", "3.4"));
     }
 }

@@ -7,9 +7,9 @@
 //! when that case runs, and expected outputs never do: they are compared here.
 
 use crate::compare::same_output;
+use crate::lease::Lease;
 use crate::run::{apply_memory_limit, failed, Prepared, RunOutcome};
 use crate::state::Shared;
-use crate::lease::Lease;
 use agent::{CaseSpec, CompileReport, Event, ExitReport, Request, Verdict};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -160,9 +160,14 @@ pub(crate) async fn drive_cases(
             } else {
                 ExitReport::unmeasured(Verdict::InternalError)
             };
-            warn!(oom, "the container stopped answering during case {index}; destroying it");
+            warn!(
+                oom,
+                "the container stopped answering during case {index}; destroying it"
+            );
             dead = Some(if oom { "oom" } else { "dead" });
-            m.runs.with_label_values(&[&lang, exit.verdict.as_str()]).inc();
+            m.runs
+                .with_label_values(&[&lang, exit.verdict.as_str()])
+                .inc();
             result.cases.push(CaseResult {
                 index,
                 verdict: exit.verdict,

@@ -202,9 +202,7 @@ fn check_suite(suite: &TestSuite, stdin: &[u8], tty: bool) -> Result<(), PoolErr
         .iter()
         .position(|c| c.stdin.len() > MAX_STDIN_BYTES)
     {
-        return bad(format!(
-            "tests[{i}].stdin is over {MAX_STDIN_BYTES} bytes"
-        ));
+        return bad(format!("tests[{i}].stdin is over {MAX_STDIN_BYTES} bytes"));
     }
     if let warmrun_api::Comparison::Numbers { tolerance } = suite.comparison {
         if !tolerance.is_finite() || tolerance < 0.0 {

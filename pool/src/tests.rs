@@ -506,7 +506,12 @@ async fn a_judged_run_judges_every_case_on_one_lease() {
         expected_stdout: Some(want.into()),
         args: None,
     };
-    let cases = vec![case("", "7"), case("7\n", "7"), case("8", "7"), case("7", "7")];
+    let cases = vec![
+        case("", "7"),
+        case("7\n", "7"),
+        case("8", "7"),
+        case("7", "7"),
+    ];
     let judged = |stop| {
         let mut req = request("a", "7");
         req.tests = Some(crate::TestSuite {
@@ -526,7 +531,10 @@ async fn a_judged_run_judges_every_case_on_one_lease() {
     let r = engine.judge(judged(true), &mut |_| {}).await.unwrap();
     assert_eq!(r.cases.len(), 3, "stops after the first failure");
     // A live start refuses tests: they are judged to completion only.
-    assert!(engine.lease_and_start(judged(false), &mut |_| {}).await.is_err());
+    assert!(engine
+        .lease_and_start(judged(false), &mut |_| {})
+        .await
+        .is_err());
     until("the container is back", || {
         let s = status(&engine, "a");
         s.idle == 1 && s.leased == 0 && s.resetting == 0

@@ -90,7 +90,11 @@ fn twenty_cases_compile_once_and_the_wrong_answer_is_named() {
             },
         )
         .await;
-        assert_eq!(compiles(&engine), before + 1, "one compilation for 20 cases");
+        assert_eq!(
+            compiles(&engine),
+            before + 1,
+            "one compilation for 20 cases"
+        );
         assert_eq!(
             r.compile.as_ref().map(|c| c.exit.verdict),
             Some(Verdict::Ok)
@@ -156,7 +160,12 @@ fn a_compile_error_runs_no_case() {
             ..Default::default()
         };
         let r = judge(&engine, "c", "int main( {", suite).await;
-        assert_eq!(r.outcome.exit.verdict, Verdict::CompileError, "{}", describe(&r));
+        assert_eq!(
+            r.outcome.exit.verdict,
+            Verdict::CompileError,
+            "{}",
+            describe(&r)
+        );
         assert!(r.cases.is_empty());
         assert_eq!((r.passed(), r.first_failure(), r.total), (0, None, 2));
     });
@@ -330,9 +339,17 @@ print(" ".join(sorted(found)) or "nothing")
         let r = judge(&engine, "python", HUNTER, suite).await;
         assert_eq!(r.cases.len(), 6, "{}", describe(&r));
         for c in &r.cases {
-            let want = if c.index == 2 { "SECRET-99\n" } else { "nothing\n" };
+            let want = if c.index == 2 {
+                "SECRET-99\n"
+            } else {
+                "nothing\n"
+            };
             assert_eq!(text(&c.stdout), want, "{}", describe(&r));
-            assert_eq!(c.verdict, Verdict::WrongAnswer, "it cannot print what it never sees");
+            assert_eq!(
+                c.verdict,
+                Verdict::WrongAnswer,
+                "it cannot print what it never sees"
+            );
         }
     });
 }

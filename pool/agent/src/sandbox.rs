@@ -210,8 +210,8 @@ impl Sandbox {
                                  after compiling: too much to keep for test cases"
                             ));
                         }
-                        let content = fs::read(item.path())
-                            .map_err(|e| format!("reading {path:?}: {e}"))?;
+                        let content =
+                            fs::read(item.path()).map_err(|e| format!("reading {path:?}: {e}"))?;
                         entries.push((path, Entry::File { mode, content }));
                     } else if ft.is_symlink() {
                         let target = fs::read_link(item.path())

@@ -7,8 +7,8 @@ use crate::process::{self, Spawned, Stdio3, StepSpec};
 use crate::sandbox::{Sandbox, Snapshot};
 use crate::{Msg, Outbox};
 use agent::{
-    CaseSpec, CompileReport, Event, ExitReport, PrestartSpec, Request, RunLimits, RunSpec,
-    Verdict, ZygoteKind,
+    CaseSpec, CompileReport, Event, ExitReport, PrestartSpec, Request, RunLimits, RunSpec, Verdict,
+    ZygoteKind,
 };
 use std::io::Write;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
@@ -517,10 +517,12 @@ impl Agent {
                     Request::Ping => out.send(&Event::Pong),
                     // Takes effect after the next reset.
                     Request::Prestart(spec) => self.prestart = Some(spec),
-                    Request::Run(_) | Request::Case(_) | Request::Reset => out.send(&Event::Error {
-                        message: "a run is in progress".into(),
-                        fatal: false,
-                    }),
+                    Request::Run(_) | Request::Case(_) | Request::Reset => {
+                        out.send(&Event::Error {
+                            message: "a run is in progress".into(),
+                            fatal: false,
+                        })
+                    }
                 },
                 Ok(Msg::Req(None)) => self.exit(),
                 Ok(_) => {} // a message of an earlier step
