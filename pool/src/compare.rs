@@ -22,21 +22,28 @@ pub fn same_output(mode: Comparison, expected: &[u8], actual: &[u8]) -> bool {
     }
 }
 
+/// What counts as whitespace: ASCII's, vertical tab and NUL too (as Judge0 compares, so
+/// that its `expected_output` and judge mode agree).
+fn blank(b: &u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c' | b'\0')
+}
+
+fn trim_end(text: &[u8]) -> &[u8] {
+    let end = text.iter().rposition(|b| !blank(b)).map_or(0, |i| i + 1);
+    &text[..end]
+}
+
 /// Lines without their trailing whitespace (`\r` included), trailing empty lines dropped.
 fn trimmed_lines(text: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let end = text
-        .iter()
-        .rposition(|b| !b.is_ascii_whitespace())
-        .map_or(0, |i| i + 1);
-    text[..end]
-        .split(|&b| b == b'\n')
-        .map(|line| line.trim_ascii_end())
-        .filter(move |_| end > 0)
+    let text = trim_end(text);
+    let empty = text.is_empty();
+    text.split(|&b| b == b'\n')
+        .map(trim_end)
+        .filter(move |_| !empty)
 }
 
 fn tokens(text: &[u8]) -> impl Iterator<Item = &[u8]> {
-    text.split(|b| b.is_ascii_whitespace())
-        .filter(|t| !t.is_empty())
+    text.split(blank).filter(|t| !t.is_empty())
 }
 
 /// Equal tokens, or two numbers within `tolerance` of each other, absolutely or relative
@@ -92,6 +99,7 @@ mod tests {
         assert!(same(m, "1 2\n3\n", "1 2\n3"));
         assert!(same(m, "1 2\n3\n", "1 2  \r\n3\t\n\n\n"));
         assert!(same(m, "", "\n \n"));
+        assert!(same(m, "a\n", "a\0\x0b\n"));
         assert!(!same(m, "", "x"));
         assert!(!same(m, "1 2\n3\n", "1  2\n3\n"));
         assert!(!same(m, "1 2\n3\n", " 1 2\n3\n"));

@@ -529,18 +529,14 @@ pub fn encode_base64(bytes: &[u8]) -> String {
 }
 
 /// Judge0's comparison of outputs: each line without trailing blanks, then the whole
-/// without trailing blank lines.
+/// without trailing blank lines, which is judge mode's default comparison (one definition,
+/// in the engine).
 pub fn same_output(expected: &str, actual: &str) -> bool {
-    fn strip(text: &str) -> String {
-        let blank = |c: char| matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c' | '\0');
-        text.split('\n')
-            .map(|l| l.trim_end_matches(blank))
-            .collect::<Vec<_>>()
-            .join("\n")
-            .trim_end_matches(blank)
-            .to_string()
-    }
-    strip(expected) == strip(actual)
+    pool::compare::same_output(
+        warmrun_api::Comparison::TrailingWhitespace,
+        expected.as_bytes(),
+        actual.as_bytes(),
+    )
 }
 
 /// A submission's outcome in Judge0's fields; `None` where Judge0 writes `null`.
