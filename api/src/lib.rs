@@ -8,6 +8,7 @@
 
 pub mod error;
 pub mod frames;
+pub mod judge;
 pub mod languages;
 pub mod run;
 pub mod snippets;
@@ -16,6 +17,10 @@ pub mod verdict;
 
 pub use error::{ErrorBody, ErrorDetail};
 pub use frames::{ClientFrame, RunFrame, ServerFrame};
+pub use judge::{
+    CaseResultJson, Comparison, TestCase, TestSummaryJson, TestsJson, CASE_OUTPUT_CAP,
+    DEFAULT_MAX_TESTS, DEFAULT_TOLERANCE,
+};
 pub use languages::{Example, Language};
 pub use run::{
     check_code_or_files, check_file_name, check_files, CompileJson, ExitJson, File, Invalid,

@@ -1,6 +1,7 @@
 //! Runs: what a client asks to run (`RunBody`), the rules it must follow, and what it gets
 //! back (`RunResultJson`, `ExitJson`, `CompileJson`).
 
+use crate::judge::{Comparison, TestCase, TestsJson};
 use crate::verdict::{LeaseKind, Verdict};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -93,6 +94,19 @@ pub struct RunBody {
     pub args: Vec<String>,
     #[serde(default, skip_serializing_if = "LimitOverrides::is_empty")]
     pub limits: LimitOverrides,
+    /// Judge mode: compile once, run once per case (see [`crate::judge`]). Excludes `stdin`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tests: Option<Vec<TestCase>>,
+    /// How cases' outputs are compared (judge mode); `trailing_whitespace` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<Comparison>,
+    /// Judge mode: run no case after the first one that fails.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub stop_on_first_failure: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// Input that breaks one of the API's rules (the server answers 400 `bad_request`).
@@ -125,6 +139,47 @@ impl RunBody {
             || self.args.iter().map(String::len).sum::<usize>() > MAX_ARGS_BYTES
         {
             return Err(invalid("at most 64 args of 16 KiB in all"));
+        }
+        self.validate_tests()
+    }
+
+    /// Judge mode's rules: cases only where nothing else gives input, each case's input and
+    /// arguments within the run's bounds, a finite non-negative tolerance, and the judge's
+    /// options only with cases. (How many cases a run may have is the server's setting.)
+    fn validate_tests(&self) -> Result<(), Invalid> {
+        let Some(tests) = &self.tests else {
+            if self.comparison.is_some() || self.stop_on_first_failure {
+                return Err(invalid("comparison and stop_on_first_failure need tests"));
+            }
+            return Ok(());
+        };
+        if tests.is_empty() {
+            return Err(invalid("tests must not be empty"));
+        }
+        if self.stdin.is_some() {
+            return Err(invalid("give stdin in each test case, not beside tests"));
+        }
+        for (i, t) in tests.iter().enumerate() {
+            if t.stdin.len() > MAX_STDIN_BYTES {
+                return Err(invalid(format!(
+                    "tests[{i}].stdin is {} bytes; at most {MAX_STDIN_BYTES} are allowed",
+                    t.stdin.len()
+                )));
+            }
+            if let Some(args) = &t.args {
+                if args.len() > MAX_ARGS
+                    || args.iter().map(String::len).sum::<usize>() > MAX_ARGS_BYTES
+                {
+                    return Err(invalid(format!(
+                        "tests[{i}].args: at most 64 args of 16 KiB in all"
+                    )));
+                }
+            }
+        }
+        if let Some(Comparison::Numbers { tolerance }) = self.comparison {
+            if !tolerance.is_finite() || tolerance < 0.0 {
+                return Err(invalid("comparison tolerance must be a finite number >= 0"));
+            }
         }
         Ok(())
     }
@@ -232,4 +287,8 @@ pub struct RunResultJson {
     pub stdout: String,
     pub stderr: String,
     pub compile: Option<CompileJson>,
+    /// Judge mode: every case run and the summary. The run's own `stdout`/`stderr` are then
+    /// empty and its exit fields sum up the cases (see the README).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tests: Option<TestsJson>,
 }

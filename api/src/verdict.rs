@@ -28,11 +28,15 @@ pub enum Verdict {
     InternalError,
     /// An interactive run waited for input longer than its idle limit.
     IdleLimit,
+    /// Judge mode: the case exited 0 and printed its expected output.
+    Accepted,
+    /// Judge mode: the case exited 0 but printed something else than its expected output.
+    WrongAnswer,
 }
 
 impl Verdict {
     /// Every verdict.
-    pub const ALL: [Verdict; 10] = [
+    pub const ALL: [Verdict; 12] = [
         Verdict::Ok,
         Verdict::RuntimeError,
         Verdict::CompileError,
@@ -43,6 +47,8 @@ impl Verdict {
         Verdict::Killed,
         Verdict::InternalError,
         Verdict::IdleLimit,
+        Verdict::Accepted,
+        Verdict::WrongAnswer,
     ];
 
     /// The wire name, e.g. `time_limit`.
@@ -58,6 +64,8 @@ impl Verdict {
             Verdict::Killed => "killed",
             Verdict::InternalError => "internal_error",
             Verdict::IdleLimit => "idle_limit",
+            Verdict::Accepted => "accepted",
+            Verdict::WrongAnswer => "wrong_answer",
         }
     }
 

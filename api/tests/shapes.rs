@@ -181,6 +181,7 @@ fn run_results_flatten_the_exit() {
         stdout: "a".into(),
         stderr: String::new(),
         compile: None,
+        tests: None,
     };
     let text = r#"{"verdict":"time_limit","exit_code":null,"signal":9,"wall_ms":1000,"cpu_ms":990,"memory_kb":100,"truncated":true,"lease":"queued","total_ms":1200,"stdout":"a","stderr":"","compile":null}"#;
     assert_eq!(to_json(&r), text);
@@ -199,7 +200,11 @@ fn verdicts_have_their_snake_case_names() {
         "output_limit",
         "killed",
         "internal_error",
+        "idle_limit",
+        "accepted",
+        "wrong_answer",
     ];
+    assert_eq!(names.len(), Verdict::ALL.len());
     for (v, name) in Verdict::ALL.iter().zip(names) {
         assert_eq!(to_json(v), format!("\"{name}\""));
         assert_eq!(v.as_str(), name);
@@ -343,6 +348,7 @@ fn stats_and_languages() {
         version: "3.11.2".into(),
         file: "main.py".into(),
         aliases: vec!["py".into()],
+        version_of: None,
         compiled: false,
         example: "print(1)".into(),
         examples: vec![Example {
@@ -378,4 +384,108 @@ fn error_bodies() {
     assert_eq!(to_json(&e), text);
     assert_eq!(ErrorBody::parse(text), Some(e));
     assert_eq!(ErrorBody::parse("<html>"), None);
+}
+
+/// Judge mode's request and result shapes, pinned.
+#[test]
+fn judged_runs_have_their_shapes() {
+    use warmrun_api::{CaseResultJson, Comparison, TestCase, TestSummaryJson, TestsJson};
+    let body: RunBody = serde_json::from_str(
+        r#"{"language":"c","code":"x","tests":[{"stdin":"1 2","expected_stdout":"3"},{"stdin":"","args":["-v"]}],
+            "comparison":{"mode":"numbers","tolerance":0.001},"stop_on_first_failure":true}"#,
+    )
+    .unwrap();
+    assert!(body.validate().is_ok());
+    let tests = body.tests.as_ref().unwrap();
+    assert_eq!(tests[0].expected_stdout.as_deref(), Some("3"));
+    assert_eq!(tests[1].args.as_deref(), Some(&["-v".to_string()][..]));
+    assert_eq!(
+        body.comparison,
+        Some(Comparison::Numbers { tolerance: 0.001 })
+    );
+    for (text, mode) in [
+        (r#"{"mode":"exact"}"#, Comparison::Exact),
+        (
+            r#"{"mode":"trailing_whitespace"}"#,
+            Comparison::TrailingWhitespace,
+        ),
+        (r#"{"mode":"tokens"}"#, Comparison::Tokens),
+        (
+            r#"{"mode":"numbers"}"#,
+            Comparison::Numbers { tolerance: 1e-6 },
+        ),
+    ] {
+        assert_eq!(serde_json::from_str::<Comparison>(text).unwrap(), mode);
+    }
+    assert_eq!(Comparison::default(), Comparison::TrailingWhitespace);
+    for bad in [
+        r#"{"mode":"fuzzy"}"#,
+        r#""exact""#,
+        r#"{"mode":"numbers","tolerence":1}"#,
+    ] {
+        assert!(serde_json::from_str::<Comparison>(bad).is_err(), "{bad}");
+    }
+    let base = || RunBody {
+        language: "c".into(),
+        code: Some("x".into()),
+        tests: Some(vec![TestCase::default()]),
+        ..RunBody::default()
+    };
+    let rules = [
+        RunBody {
+            tests: Some(vec![]),
+            ..base()
+        },
+        RunBody {
+            stdin: Some("x".into()),
+            ..base()
+        },
+        RunBody {
+            comparison: Some(Comparison::Numbers { tolerance: -1.0 }),
+            ..base()
+        },
+        RunBody {
+            comparison: Some(Comparison::Numbers {
+                tolerance: f64::NAN,
+            }),
+            ..base()
+        },
+        RunBody {
+            tests: None,
+            stop_on_first_failure: true,
+            ..base()
+        },
+        RunBody {
+            tests: None,
+            comparison: Some(Comparison::Exact),
+            ..base()
+        },
+    ];
+    for body in rules {
+        assert!(body.validate().is_err(), "{body:?}");
+    }
+    let result = TestsJson {
+        cases: vec![CaseResultJson {
+            index: 0,
+            verdict: Verdict::WrongAnswer,
+            exit_code: Some(0),
+            signal: None,
+            wall_ms: 2,
+            cpu_ms: 1,
+            memory_kb: 900,
+            truncated: false,
+            stdout: "4\n".into(),
+            stderr: String::new(),
+        }],
+        summary: TestSummaryJson {
+            passed: 0,
+            total: 3,
+            run: 1,
+            first_failure: Some(0),
+        },
+    };
+    assert_eq!(
+        to_json(&result),
+        r#"{"cases":[{"index":0,"verdict":"wrong_answer","exit_code":0,"signal":null,"wall_ms":2,"cpu_ms":1,"memory_kb":900,"truncated":false,"stdout":"4\n","stderr":""}],"summary":{"passed":0,"total":3,"run":1,"first_failure":0}}"#
+    );
 }

@@ -39,7 +39,7 @@ pub fn parse_server_frame(text: &str) -> Option<ServerFrame> {
 /// How a verdict is shown: `ok`, `bad` (the program failed) or `limit` (a limit hit).
 pub fn verdict_class(verdict: Verdict) -> &'static str {
     match verdict {
-        Verdict::Ok => "ok",
+        Verdict::Ok | Verdict::Accepted => "ok",
         v if v.is_limit() => "limit",
         _ => "bad",
     }
@@ -58,6 +58,8 @@ pub fn verdict_label(verdict: Verdict) -> &'static str {
         Verdict::Killed => "Stopped",
         Verdict::InternalError => "Internal error",
         Verdict::IdleLimit => "Idle limit exceeded (no input)",
+        Verdict::Accepted => "Accepted",
+        Verdict::WrongAnswer => "Wrong answer",
     }
 }
 

@@ -10,6 +10,7 @@ use crate::container::Container;
 use crate::docker::{connect_docker, DockerBackend};
 use crate::error::PoolError;
 use crate::janitor;
+use crate::judge::JudgeResult;
 use crate::lease::{Lease, LeaseKind};
 use crate::metrics::PoolMetrics;
 use crate::ownership::{Identity, LocalProcessLiveness, OwnerLiveness, Phase};
@@ -270,6 +271,11 @@ impl Engine {
         req: RunRequest,
         on_position: &mut (dyn FnMut(usize) + Send),
     ) -> Result<RunHandle, PoolError> {
+        if req.tests.is_some() {
+            return Err(PoolError::InvalidRequest(
+                "a run with tests goes to completion (Engine::judge), not live".into(),
+            ));
+        }
         let prepared = self.prepare(req)?;
         let asked = Instant::now();
         let lease = self.lease(&prepared.language, on_position).await?;
@@ -295,6 +301,31 @@ impl Engine {
         req.close_stdin = true;
         let handle = self.lease_and_start(req, &mut |_| {}).await?;
         Ok(handle.collect().await)
+    }
+
+    /// Judge mode: leases one container, compiles once and runs every case of `req.tests`
+    /// on it (see [`crate::judge`]); `on_position` hears the queue position while it waits.
+    pub async fn judge(
+        &self,
+        mut req: RunRequest,
+        on_position: &mut (dyn FnMut(usize) + Send),
+    ) -> Result<JudgeResult, PoolError> {
+        if req.tests.is_none() {
+            return Err(PoolError::InvalidRequest("a judged run needs tests".into()));
+        }
+        req.close_stdin = true;
+        let mut prepared = self.prepare(req)?;
+        let suite = prepared.suite.take().expect("prepared with its tests");
+        let asked = Instant::now();
+        let lease = self.lease(&prepared.language, on_position).await?;
+        let span = run::run_span(&prepared.language);
+        // Its own task: a caller that goes away must not leave the lease half driven.
+        let task = tokio::spawn(
+            crate::judge::drive_cases(self.inner.clone(), lease, prepared, suite, asked)
+                .instrument(span),
+        );
+        task.await
+            .map_err(|e| PoolError::Sandbox(format!("the judged run failed: {e}")))
     }
 
     /// A snapshot of every pool.

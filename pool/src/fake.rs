@@ -235,6 +235,12 @@ async fn fake_agent(io: DuplexStream, protocol: u32, sandbox_uid: u32) {
                     ]
                 }
             }
+            // Judge mode: the program echoes its case's input.
+            Request::Case(case) => vec![
+                Event::Started,
+                Event::Stdout(case.stdin),
+                Event::Exit(exit(Verdict::Ok)),
+            ],
             Request::Reset => vec![ready.clone()],
             Request::Ping => vec![Event::Pong],
             _ => vec![],

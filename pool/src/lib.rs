@@ -9,12 +9,14 @@
 
 pub mod backend;
 pub mod catalog;
+pub mod compare;
 pub mod config;
 pub mod container;
 pub mod docker;
 pub mod engine;
 pub mod error;
 mod janitor;
+pub mod judge;
 pub mod lease;
 pub mod metrics;
 pub mod ownership;
@@ -38,7 +40,9 @@ pub use config::{EngineConfig, Runtime};
 pub use docker::connect_docker;
 pub use engine::Engine;
 pub use error::PoolError;
+pub use judge::{CaseResult, JudgeResult, TestSuite};
 pub use lease::{Lease, LeaseKind};
 pub use ownership::{LocalProcessLiveness, Owner, OwnerLiveness};
 pub use pool::PoolStatus;
 pub use run::{File, RunControl, RunEvent, RunHandle, RunOutcome, RunRequest, RunResult};
+pub use warmrun_api::{Comparison, TestCase};

@@ -4,6 +4,7 @@
 use crate::catalog::{Language, LanguageId, LimitOverrides, Limits};
 use crate::config::{EngineConfig, Runtime};
 use crate::error::PoolError;
+use crate::judge::{first_case, PreparedSuite, TestSuite};
 use crate::lease::{Lease, LeaseKind};
 use crate::state::Shared;
 use agent::{
@@ -43,6 +44,9 @@ pub struct RunRequest {
     pub tty: Option<TtySize>,
     /// Limits the client asks for, within the engine's maxima.
     pub limits: LimitOverrides,
+    /// Judge mode ([`crate::Engine::judge`]): one compile, then each case with its own
+    /// stdin (instead of `stdin`) and arguments (instead of `args`, if it has any).
+    pub tests: Option<TestSuite>,
 }
 
 /// A live event of a run.
@@ -101,8 +105,10 @@ pub struct RunResult {
 /// A request checked against the catalog and limits, ready for the agent.
 pub(crate) struct Prepared {
     pub(crate) language: LanguageId,
-    spec: RunSpec,
-    limits: Limits,
+    pub(crate) spec: RunSpec,
+    pub(crate) limits: Limits,
+    /// Judge mode: the cases (the spec carries the first one's input and arguments).
+    pub(crate) suite: Option<PreparedSuite>,
 }
 
 /// Checks a request against its language and the engine's limits.
@@ -143,22 +149,69 @@ pub(crate) fn prepare(
         .limits
         .with_overrides(&req.limits, &config.max_limits)?;
     let mut run = lang.run.clone();
-    run.extend(req.args);
+    let suite = match req.tests {
+        None => {
+            run.extend(req.args);
+            None
+        }
+        Some(suite) => {
+            check_suite(&suite, &req.stdin, req.tty.is_some())?;
+            Some(PreparedSuite {
+                suite,
+                run: lang.run.clone(),
+                args: req.args,
+            })
+        }
+    };
+    let (stdin, close_stdin) = match &suite {
+        None => (req.stdin, req.close_stdin),
+        Some(suite) => {
+            let (argv, stdin) = first_case(suite);
+            run = argv;
+            (stdin, true)
+        }
+    };
     let spec = RunSpec {
         files,
         compile: lang.compile.clone(),
         run,
         env: language_env(lang),
-        stdin: req.stdin,
-        close_stdin: req.close_stdin,
+        stdin,
+        close_stdin,
         tty: req.tty,
         limits: run_limits(&limits, config),
+        cases: suite.is_some(),
     };
     Ok(Prepared {
         language: lang.id.clone(),
         spec,
         limits,
+        suite,
     })
+}
+
+/// The engine's rules for a suite (the server also bounds how many cases it takes).
+fn check_suite(suite: &TestSuite, stdin: &[u8], tty: bool) -> Result<(), PoolError> {
+    let bad = |m: String| Err(PoolError::InvalidRequest(m));
+    if suite.cases.is_empty() {
+        return bad("tests must not be empty".into());
+    }
+    if tty || !stdin.is_empty() {
+        return bad("tests cannot be combined with stdin or a terminal".into());
+    }
+    if let Some(i) = suite
+        .cases
+        .iter()
+        .position(|c| c.stdin.len() > MAX_STDIN_BYTES)
+    {
+        return bad(format!("tests[{i}].stdin is over {MAX_STDIN_BYTES} bytes"));
+    }
+    if let warmrun_api::Comparison::Numbers { tolerance } = suite.comparison {
+        if !tolerance.is_finite() || tolerance < 0.0 {
+            return bad("comparison tolerance must be a finite number >= 0".into());
+        }
+    }
+    Ok(())
 }
 
 impl RunHandle {
@@ -250,7 +303,7 @@ pub(crate) fn failed(asked: Instant) -> RunOutcome {
 /// a running sandbox's limit), under runc when the update fails or when shrinking the limit
 /// below what the container held made the kernel's OOM killer take its agent. The program
 /// has not started yet, so the replacement loses nothing.
-async fn apply_memory_limit(
+pub(crate) async fn apply_memory_limit(
     shared: &Shared,
     lease: &mut Lease,
     memory_mb: u64,

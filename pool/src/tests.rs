@@ -495,3 +495,51 @@ fn all_warm(engine: &Engine) -> bool {
         .iter()
         .all(|s| s.unavailable.is_none() && s.idle + s.leased + s.resetting >= s.min_idle)
 }
+
+/// Judge mode on the fake runtime (whose program prints its own text, and whose later
+/// cases echo their input): one lease, every case judged in order, the container back.
+#[tokio::test]
+async fn a_judged_run_judges_every_case_on_one_lease() {
+    use warmrun_api::TestCase;
+    let (engine, _) = start(vec![language("a", 1, 1)], config()).await;
+    let case = |stdin: &str, want: &str| TestCase {
+        stdin: stdin.into(),
+        expected_stdout: Some(want.into()),
+        args: None,
+    };
+    let cases = vec![
+        case("", "7"),
+        case("7\n", "7"),
+        case("8", "7"),
+        case("7", "7"),
+    ];
+    let judged = |stop| {
+        let mut req = request("a", "7");
+        req.tests = Some(crate::TestSuite {
+            cases: cases.clone(),
+            comparison: Default::default(),
+            stop_on_first_failure: stop,
+        });
+        req
+    };
+    let r = engine.judge(judged(false), &mut |_| {}).await.unwrap();
+    let verdicts: Vec<_> = r.cases.iter().map(|c| c.verdict).collect();
+    use Verdict::{Accepted, WrongAnswer};
+    assert_eq!(verdicts, [Accepted, Accepted, WrongAnswer, Accepted]);
+    assert_eq!((r.passed(), r.first_failure(), r.total), (3, Some(2), 4));
+    assert_eq!(r.outcome.exit.verdict, WrongAnswer);
+    assert_eq!(r.cases[2].stdout, b"8");
+    let r = engine.judge(judged(true), &mut |_| {}).await.unwrap();
+    assert_eq!(r.cases.len(), 3, "stops after the first failure");
+    // A live start refuses tests: they are judged to completion only.
+    assert!(engine
+        .lease_and_start(judged(false), &mut |_| {})
+        .await
+        .is_err());
+    until("the container is back", || {
+        let s = status(&engine, "a");
+        s.idle == 1 && s.leased == 0 && s.resetting == 0
+    })
+    .await;
+    engine.shutdown().await;
+}

@@ -66,6 +66,9 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     /// Largest snippet: code, stdin, title and kept output together, in bytes.
     pub max_snippet_bytes: usize,
+    /// Test cases one run (`tests` of `/api/v1/runs` and `/api/v1/submissions`) may carry;
+    /// more are refused with `413 too_many_tests`.
+    pub max_tests: usize,
     /// Pages of which origins may call the API, load `/pkg` and open WebSockets from the
     /// browser (`https://docs.example.org`), or `*` for any (the default: the API uses no
     /// cookies). A page of the server's own origin is always allowed.
@@ -129,6 +132,7 @@ impl Default for ServerConfig {
             database_url: None,
             data_dir: PathBuf::from("/var/lib/warmrun"),
             max_snippet_bytes: 1024 * 1024,
+            max_tests: warmrun_api::DEFAULT_MAX_TESTS,
             cors_allowed_origins: vec![crate::cors::ANY.to_string()],
         }
     }
@@ -177,6 +181,7 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("WARMRUN_HEARTBEAT_MS", "heartbeat_ms"),
     ("WARMRUN_NODE_DEAD_AFTER_MS", "node_dead_after_ms"),
     ("WARMRUN_READY_MAX_QUEUE", "ready_max_queue"),
+    ("WARMRUN_MAX_TESTS", "max_tests"),
     ("WARMRUN_DRAIN_DELAY_MS", "drain_delay_ms"),
     ("WARMRUN_SHUTDOWN_GRACE_MS", "shutdown_grace_ms"),
     (
@@ -308,6 +313,7 @@ impl ServerConfig {
                 "WARMRUN_HEARTBEAT_MS" => self.heartbeat_ms = num(key, &v)?,
                 "WARMRUN_NODE_DEAD_AFTER_MS" => self.node_dead_after_ms = num(key, &v)?,
                 "WARMRUN_READY_MAX_QUEUE" => self.ready_max_queue = num(key, &v)?,
+                "WARMRUN_MAX_TESTS" => self.max_tests = num(key, &v)?,
                 "WARMRUN_DRAIN_DELAY_MS" => self.drain_delay_ms = num(key, &v)?,
                 "WARMRUN_SHUTDOWN_GRACE_MS" => self.shutdown_grace_ms = num(key, &v)?,
                 "WARMRUN_CORS_ALLOWED_ORIGINS" => {
@@ -397,6 +403,7 @@ mod tests {
                     "WARMRUN_READY_MAX_QUEUE" => "5",
                     "WARMRUN_DRAIN_DELAY_MS" => "100",
                     "WARMRUN_SHUTDOWN_GRACE_MS" => "2000",
+                    "WARMRUN_MAX_TESTS" => "7",
                     _ => return None,
                 }
                 .to_string(),
@@ -409,6 +416,7 @@ mod tests {
         assert_eq!(cfg.submission_workers(), 3);
         assert_eq!(cfg.ready_max_queue, 5);
         assert_eq!((cfg.drain_delay_ms, cfg.shutdown_grace_ms), (100, 2000));
+        assert_eq!(cfg.max_tests, 7);
     }
 
     #[test]

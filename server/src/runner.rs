@@ -10,6 +10,7 @@
 use crate::error::ApiError;
 use crate::state::SharedState;
 use crate::wire::{ToApi, Utf8Chunker};
+use axum::http::StatusCode;
 use pool::{CompileReport, ExitReport, LeaseKind, PoolError, RunControl, RunEvent, RunHandle};
 use pool::{RunOutcome, RunRequest, Verdict};
 use std::collections::VecDeque;
@@ -44,9 +45,54 @@ pub struct LiveRun {
     over: bool,
 }
 
-/// Runs `req` to completion and answers with its result.
+/// Runs `req` to completion and answers with its result; a run with tests is judged
+/// ([`judge`]).
 pub async fn collect(state: &SharedState, req: RunRequest) -> Result<RunResultJson, ApiError> {
+    if req.tests.is_some() {
+        return judge(state, req).await;
+    }
     Ok(start(state.clone(), req, |_| {}).await?.collect().await)
+}
+
+/// The server's rule for judged runs: at most `max_tests` cases (checked where a run is
+/// taken on, so that a submission is refused at once rather than in the background).
+pub fn check_tests(state: &SharedState, req: &RunRequest) -> Result<(), ApiError> {
+    let Some(suite) = &req.tests else {
+        return Ok(());
+    };
+    let max = state.config.max_tests;
+    if suite.cases.len() > max {
+        state.metrics.reject("bad_request");
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_many_tests",
+            format!(
+                "{} test cases given; at most {max} are allowed",
+                suite.cases.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Judge mode: one lease and one compile for every case (the engine's `judge`), recorded
+/// once in the statistics with the run's overall verdict.
+async fn judge(state: &SharedState, req: RunRequest) -> Result<RunResultJson, ApiError> {
+    check_tests(state, &req)?;
+    let language = match state
+        .engine
+        .language_at(&req.language, req.version.as_deref())
+    {
+        Ok(l) => l.id.to_string(),
+        Err(e) => return Err(refused(state, e)),
+    };
+    let judged = state
+        .engine
+        .judge(req, &mut |_| {})
+        .await
+        .map_err(|e| refused(state, e))?;
+    record(state, &language, &judged.outcome);
+    Ok(judged.to_api())
 }
 
 /// Leases a container for `req` (telling `on_position` the place in the queue while it
@@ -128,6 +174,7 @@ impl LiveRun {
                         stdout,
                         stderr,
                         compile,
+                        tests: None,
                     }
                 }
                 None => unreachable!("a run always ends with Exit"),

@@ -4,8 +4,11 @@
 //! Both sides are foreign to this crate, so the conversions are the local traits
 //! [`ToApi`] and [`ToPool`] rather than `From`.
 
-use pool::{CompileReport, RunOutcome, RunRequest, RunResult, TtySize};
-use warmrun_api::{CompileJson, ExitJson, Invalid, Limits, RunBody, RunFrame, RunResultJson};
+use pool::{CompileReport, JudgeResult, RunOutcome, RunRequest, RunResult, TestSuite, TtySize};
+use warmrun_api::{
+    CaseResultJson, CompileJson, ExitJson, Invalid, Limits, RunBody, RunFrame, RunResultJson,
+    TestSummaryJson, TestsJson,
+};
 
 /// Default terminal size for tty runs that do not say.
 const DEFAULT_TTY: TtySize = TtySize { cols: 80, rows: 24 };
@@ -61,6 +64,45 @@ impl ToApi for RunResult {
             stdout: String::from_utf8_lossy(&self.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&self.stderr).into_owned(),
             compile: self.compile.as_ref().map(ToApi::to_api),
+            tests: None,
+        }
+    }
+}
+
+impl ToApi for JudgeResult {
+    type Api = RunResultJson;
+    /// The run's own output stays empty: each case carries its own.
+    fn to_api(&self) -> RunResultJson {
+        let cases = self
+            .cases
+            .iter()
+            .map(|c| CaseResultJson {
+                index: c.index,
+                verdict: c.verdict,
+                exit_code: c.exit.exit_code,
+                signal: c.exit.signal,
+                wall_ms: c.exit.wall_ms,
+                cpu_ms: c.exit.cpu_ms,
+                memory_kb: c.exit.memory_kb,
+                truncated: c.exit.truncated,
+                stdout: String::from_utf8_lossy(&c.stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&c.stderr).into_owned(),
+            })
+            .collect();
+        RunResultJson {
+            exit: self.outcome.to_api(),
+            stdout: String::new(),
+            stderr: String::new(),
+            compile: self.compile.as_ref().map(ToApi::to_api),
+            tests: Some(TestsJson {
+                cases,
+                summary: TestSummaryJson {
+                    passed: self.passed(),
+                    total: self.total,
+                    run: self.cases.len(),
+                    first_failure: self.first_failure(),
+                },
+            }),
         }
     }
 }
@@ -114,6 +156,11 @@ impl ToPool for RunBody {
     fn to_pool(mut self) -> Result<RunRequest, Invalid> {
         self.validate()?;
         let files = self.take_files();
+        let tests = self.tests.map(|cases| TestSuite {
+            cases,
+            comparison: self.comparison.unwrap_or_default(),
+            stop_on_first_failure: self.stop_on_first_failure,
+        });
         Ok(RunRequest {
             language: self.language,
             version: self.version,
@@ -123,6 +170,7 @@ impl ToPool for RunBody {
             args: self.args,
             tty: None,
             limits: self.limits,
+            tests,
         })
     }
 }
@@ -131,6 +179,13 @@ impl ToPool for RunFrame {
     type Pool = Result<RunRequest, Invalid>;
     /// An interactive run: stdin stays open for the session's `stdin` frames.
     fn to_pool(self) -> Result<RunRequest, Invalid> {
+        if self.run.tests.is_some() {
+            return Err(Invalid(
+                "tests are judged to completion: send them to /api/v1/runs or \
+                 /api/v1/submissions, not in an interactive session"
+                    .into(),
+            ));
+        }
         let mut req = self.run.to_pool()?;
         req.close_stdin = false;
         req.tty = self.tty.then(|| TtySize {

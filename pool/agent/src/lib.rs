@@ -16,7 +16,7 @@ use std::io::{self, Read, Write};
 /// varint `0` ([`Event::Ready`] is and stays the first variant of [`Event`]) followed by the
 /// varint protocol version (`protocol` is and stays `Ready`'s first field). See
 /// [`peek_protocol`].
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// Upper bound on one frame, so a corrupt length cannot make either side allocate wildly.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024 * 1024;
@@ -41,6 +41,22 @@ pub enum Request {
     /// Keep an interpreter started and waiting for the next run (after every reset), so a
     /// run that matches it skips the interpreter's start-up. Not answered.
     Prestart(PrestartSpec),
+    /// Judge mode: run the program of the last [`Request::Run`] (whose `cases` was set)
+    /// again with this input. First every process of the sandbox uid is killed and the
+    /// writable places are restored: `/workspace` as the files and the compile step left
+    /// it, `/tmp`, `/dev/shm`, `/dev/mqueue` and SysV IPC empty. Answered like a run without
+    /// a compile step (`Started`, output, `Exit`), with the limits of that run afresh.
+    Case(CaseSpec),
+}
+
+/// One more test case of a judged run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseSpec {
+    /// argv of the run step (the run's command with this case's arguments).
+    pub run: Vec<String>,
+    /// The case's whole input; stdin is closed after it.
+    #[serde(with = "serde_bytes")]
+    pub stdin: Vec<u8>,
 }
 
 /// Interpreters the agent knows how to keep waiting for a program.
@@ -90,6 +106,9 @@ pub struct RunSpec {
     /// Run the program on a pseudo-terminal instead of pipes.
     pub tty: Option<TtySize>,
     pub limits: RunLimits,
+    /// Judge mode: [`Request::Case`]s follow, so the agent keeps a copy of the workspace as
+    /// the compile step left it, to restore before each of them.
+    pub cases: bool,
 }
 
 /// Terminal size for tty runs.

@@ -164,6 +164,93 @@ impl Sandbox {
     }
 }
 
+/// Most bytes of files a judged run's workspace may hold to be kept for its cases (the agent
+/// keeps them in its memory, which counts against the container's limit).
+const SNAPSHOT_MAX_BYTES: u64 = 128 * 1024 * 1024;
+
+/// The workspace as the compile step left it, restored before each case of a judged run.
+pub struct Snapshot {
+    /// Parents before their contents.
+    entries: Vec<(std::path::PathBuf, Entry)>,
+}
+
+enum Entry {
+    Dir { mode: u32 },
+    File { mode: u32, content: Vec<u8> },
+    Symlink { target: std::path::PathBuf },
+}
+
+impl Sandbox {
+    /// Copies the workspace (directories, files, symbolic links; nothing else survives a
+    /// restore) into memory, as the sandbox uid.
+    pub fn snapshot_workspace(&self) -> Result<Snapshot, String> {
+        self.as_sandbox(|| {
+            let mut entries = Vec::new();
+            let mut bytes = 0u64;
+            let mut dirs = vec![std::path::PathBuf::new()];
+            while let Some(rel) = dirs.pop() {
+                let dir = Path::new(WORKSPACE).join(&rel);
+                let list = fs::read_dir(&dir).map_err(|e| format!("reading {dir:?}: {e}"))?;
+                for item in list {
+                    let item = item.map_err(|e| format!("reading {dir:?}: {e}"))?;
+                    let path = rel.join(item.file_name());
+                    let meta = item
+                        .metadata()
+                        .map_err(|e| format!("reading {path:?}: {e}"))?;
+                    let mode = meta.permissions().mode() & 0o7777;
+                    let ft = meta.file_type();
+                    if ft.is_dir() {
+                        entries.push((path.clone(), Entry::Dir { mode }));
+                        dirs.push(path);
+                    } else if ft.is_file() {
+                        bytes += meta.len();
+                        if bytes > SNAPSHOT_MAX_BYTES {
+                            return Err(format!(
+                                "the workspace holds more than {SNAPSHOT_MAX_BYTES} bytes \
+                                 after compiling: too much to keep for test cases"
+                            ));
+                        }
+                        let content =
+                            fs::read(item.path()).map_err(|e| format!("reading {path:?}: {e}"))?;
+                        entries.push((path, Entry::File { mode, content }));
+                    } else if ft.is_symlink() {
+                        let target = fs::read_link(item.path())
+                            .map_err(|e| format!("reading {path:?}: {e}"))?;
+                        entries.push((path, Entry::Symlink { target }));
+                    }
+                }
+            }
+            Ok(Snapshot { entries })
+        })
+    }
+
+    /// Writes the snapshot back into the (wiped) workspace, as the sandbox uid; directory
+    /// modes last, so that read-only directories are filled first.
+    pub fn restore_workspace(&self, snap: &Snapshot) -> Result<(), String> {
+        let root = Path::new(WORKSPACE);
+        self.as_sandbox(|| -> io::Result<()> {
+            for (rel, entry) in &snap.entries {
+                let path = root.join(rel);
+                match entry {
+                    Entry::Dir { .. } => fs::create_dir(&path)?,
+                    Entry::File { mode, content } => {
+                        fs::write(&path, content)?;
+                        fs::set_permissions(&path, fs::Permissions::from_mode(*mode))?;
+                    }
+                    Entry::Symlink { target } => std::os::unix::fs::symlink(target, &path)?,
+                }
+            }
+            for (rel, entry) in snap.entries.iter().rev() {
+                if let Entry::Dir { mode } = entry {
+                    fs::set_permissions(root.join(rel), fs::Permissions::from_mode(*mode))?;
+                }
+            }
+            Ok(())
+        })
+        .map_err(|e| format!("restoring the workspace: {e}"))
+    }
+}
+
 /// A path that stays inside the workspace: relative, no `..`, not empty.
 fn is_safe_relative(name: &str) -> bool {
     let p = Path::new(name);

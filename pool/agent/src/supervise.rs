@@ -4,10 +4,10 @@
 use crate::cgroup::Cgroup;
 use crate::input_wait::{self, FileId, Tracker};
 use crate::process::{self, Spawned, Stdio3, StepSpec};
-use crate::sandbox::Sandbox;
+use crate::sandbox::{Sandbox, Snapshot};
 use crate::{Msg, Outbox};
 use agent::{
-    CompileReport, Event, ExitReport, PrestartSpec, Request, RunLimits, RunSpec, Verdict,
+    CaseSpec, CompileReport, Event, ExitReport, PrestartSpec, Request, RunLimits, RunSpec, Verdict,
     ZygoteKind,
 };
 use std::io::Write;
@@ -35,6 +35,16 @@ pub struct Agent {
     prestart: Option<PrestartSpec>,
     /// The prestarted interpreter, waiting for its program on its control pipe.
     zygote: Option<Zygote>,
+    /// The judged run whose further cases may follow (until the next reset).
+    judged: Option<Judged>,
+}
+
+/// What the cases of a judged run share: the first run's environment and limits, and its
+/// workspace after compiling. No case's input or output is kept.
+struct Judged {
+    env: Vec<(String, String)>,
+    limits: RunLimits,
+    workspace: Snapshot,
 }
 
 /// An interpreter started (as the sandbox uid, after the wipe) before its run arrived.
@@ -76,6 +86,7 @@ impl Agent {
             gen: 0,
             prestart: None,
             zygote: None,
+            judged: None,
         }
     }
 
@@ -83,6 +94,7 @@ impl Agent {
     /// interpreter for the next run, off the latency path.
     pub fn reset_and_announce(&mut self, out: &mut Outbox) {
         self.zygote = None; // killed with everything else of the sandbox uid
+        self.judged = None;
         match self.sandbox.kill_all().and_then(|_| self.sandbox.wipe()) {
             Ok(()) => {
                 out.send(&Event::Ready {
@@ -167,6 +179,7 @@ impl Agent {
             match self.rx.recv() {
                 Ok(Msg::Req(Some(req))) => match req {
                     Request::Run(spec) => self.run(spec, out),
+                    Request::Case(case) => self.run_case(case, out),
                     Request::Reset => self.reset_and_announce(out),
                     Request::Ping => out.send(&Event::Pong),
                     Request::Prestart(spec) => {
@@ -198,6 +211,7 @@ impl Agent {
 
     /// One run: files, the optional compile step, then the program.
     fn run(&mut self, spec: RunSpec, out: &mut Outbox) {
+        self.judged = None;
         if let Err(message) = self.sandbox.write_files(&spec.files) {
             out.send(&Event::Error {
                 message,
@@ -265,6 +279,26 @@ impl Agent {
                 return;
             }
         }
+        if spec.cases {
+            // Before the first case runs: what it leaves behind must not reach the next.
+            match self.sandbox.snapshot_workspace() {
+                Ok(workspace) => {
+                    self.judged = Some(Judged {
+                        env: spec.env.clone(),
+                        limits: spec.limits,
+                        workspace,
+                    })
+                }
+                Err(message) => {
+                    out.send(&Event::Error {
+                        message,
+                        fatal: false,
+                    });
+                    out.send(&Event::Exit(internal_error()));
+                    return;
+                }
+            }
+        }
         let launch = match self.take_zygote(&spec) {
             Some((gen, proc)) => Launch::Running { gen, proc },
             None => Launch::Spawn(StepSpec {
@@ -291,6 +325,59 @@ impl Agent {
             out,
         );
         out.send(&Event::Exit(exit));
+    }
+
+    /// One more case of the judged run: a clean sandbox with the compiled workspace, then
+    /// the program with the case's input (stdin closed after it) and the run's limits.
+    fn run_case(&mut self, case: CaseSpec, out: &mut Outbox) {
+        let Some(judged) = self.judged.take() else {
+            out.send(&Event::Error {
+                message: "a case needs a judged run before it".into(),
+                fatal: false,
+            });
+            out.send(&Event::Exit(internal_error()));
+            return;
+        };
+        let clean = self
+            .sandbox
+            .kill_all()
+            .and_then(|_| self.sandbox.wipe())
+            .and_then(|_| self.sandbox.restore_workspace(&judged.workspace));
+        if let Err(message) = clean {
+            out.send(&Event::Error {
+                message,
+                fatal: true,
+            });
+            out.send(&Event::Exit(internal_error()));
+            return;
+        }
+        let mut pending: PendingInput = Vec::new();
+        if !case.stdin.is_empty() {
+            pending.push(Some(case.stdin));
+        }
+        pending.push(None);
+        let limits = judged.limits;
+        let launch = Launch::Spawn(StepSpec {
+            gen: 0,
+            argv: &case.run,
+            env: &judged.env,
+            uid: self.sandbox.uid,
+            limits: &limits,
+            stdio: Stdio3::Pipes { stdin: true },
+            fd3: None,
+        });
+        let exit = self.step(
+            launch,
+            limits.output_bytes,
+            limits.wall_ms,
+            limits.cpu_ms,
+            limits.idle_ms,
+            &mut Sink::Stream,
+            &mut pending,
+            out,
+        );
+        out.send(&Event::Exit(exit));
+        self.judged = Some(judged);
     }
 
     /// Runs one step to its end and judges it.
@@ -437,10 +524,12 @@ impl Agent {
                     Request::Ping => out.send(&Event::Pong),
                     // Takes effect after the next reset.
                     Request::Prestart(spec) => self.prestart = Some(spec),
-                    Request::Run(_) | Request::Reset => out.send(&Event::Error {
-                        message: "a run is in progress".into(),
-                        fatal: false,
-                    }),
+                    Request::Run(_) | Request::Case(_) | Request::Reset => {
+                        out.send(&Event::Error {
+                            message: "a run is in progress".into(),
+                            fatal: false,
+                        })
+                    }
                 },
                 Ok(Msg::Req(None)) => self.exit(),
                 Ok(_) => {} // a message of an earlier step

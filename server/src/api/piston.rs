@@ -185,7 +185,9 @@ fn judge(stage: &mut Stage, exit: &pool::ExitReport) {
     stage.cpu_time = exit.cpu_ms;
     stage.memory = exit.memory_kb * 1024;
     let (status, message) = match exit.verdict {
-        Verdict::Ok => (None, None),
+        // Piston runs carry no tests, so they are never judged; mapped for completeness.
+        Verdict::Ok | Verdict::Accepted => (None, None),
+        Verdict::WrongAnswer => (Some("RE"), Some("wrong answer")),
         Verdict::RuntimeError if exit.signal.is_some() => (Some("SG"), None),
         Verdict::RuntimeError | Verdict::CompileError => (Some("RE"), None),
         Verdict::TimeLimit => (Some("TO"), Some("wall-time limit exceeded")),
@@ -363,6 +365,7 @@ fn to_request(
         args: body.args.unwrap_or_default(),
         tty: None,
         limits,
+        tests: None,
     })
 }
 

@@ -29,6 +29,7 @@ pub async fn create(
         )
     })?;
     let req = body.to_pool()?;
+    crate::runner::check_tests(&state, &req)?;
     state
         .engine
         .language_at(&req.language, req.version.as_deref())

@@ -454,6 +454,7 @@ pub fn accept(
         stdin,
         args,
         limits,
+        ..RunBody::default()
     };
     if let Err(e) = run.validate() {
         add(&mut errors, "source_code", e.0);
@@ -559,18 +560,14 @@ pub fn encode_base64(bytes: &[u8]) -> String {
 }
 
 /// Judge0's comparison of outputs: each line without trailing blanks, then the whole
-/// without trailing blank lines.
+/// without trailing blank lines, which is judge mode's default comparison (one definition,
+/// in the engine).
 pub fn same_output(expected: &str, actual: &str) -> bool {
-    fn strip(text: &str) -> String {
-        let blank = |c: char| matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c' | '\0');
-        text.split('\n')
-            .map(|l| l.trim_end_matches(blank))
-            .collect::<Vec<_>>()
-            .join("\n")
-            .trim_end_matches(blank)
-            .to_string()
-    }
-    strip(expected) == strip(actual)
+    pool::compare::same_output(
+        warmrun_api::Comparison::TrailingWhitespace,
+        expected.as_bytes(),
+        actual.as_bytes(),
+    )
 }
 
 /// A submission's outcome in Judge0's fields; `None` where Judge0 writes `null`.
@@ -625,6 +622,9 @@ pub fn judge(result: &RunResultJson, extras: &Extras) -> Outcome {
     let killed = exit.signal.or(Some(9));
     let fatal = |sig: i32, why: &str| format!("Caught fatal signal {sig}{why}");
     let (status, signal, message) = match exit.verdict {
+        // Judge mode's verdicts; Judge0 submissions compare here instead (below).
+        Verdict::Accepted => (Status::Accepted, None, None),
+        Verdict::WrongAnswer => (Status::WrongAnswer, None, None),
         Verdict::Ok => {
             let right = extras
                 .expected_output
@@ -923,6 +923,7 @@ mod tests {
             stdout: out.into(),
             stderr: "err".into(),
             compile: None,
+            tests: None,
         }
     }
 
