@@ -253,6 +253,9 @@ language_tests! {
     rust => "rust",
     java => "java",
     bash => "bash",
+    php => "php",
+    perl => "perl",
+    lua => "lua",
     sql => "sql",
 }
 
