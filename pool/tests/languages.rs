@@ -253,10 +253,17 @@ language_tests! {
     rust => "rust",
     java => "java",
     bash => "bash",
+    ruby => "ruby",
     php => "php",
     perl => "perl",
     lua => "lua",
+    r => "r",
+    octave => "octave",
     sql => "sql",
+    prolog => "prolog",
+    scheme => "scheme",
+    racket => "racket",
+    commonlisp => "commonlisp",
 }
 
 #[test]
