@@ -253,6 +253,7 @@ language_tests! {
     rust => "rust",
     java => "java",
     bash => "bash",
+    typescript => "typescript",
     ruby => "ruby",
     php => "php",
     perl => "perl",
