@@ -273,6 +273,18 @@ language_tests! {
     elixir => "elixir",
     kotlin => "kotlin",
     scala => "scala",
+    typescript => "typescript",
+    ruby => "ruby",
+    php => "php",
+    perl => "perl",
+    lua => "lua",
+    r => "r",
+    octave => "octave",
+    sql => "sql",
+    prolog => "prolog",
+    scheme => "scheme",
+    racket => "racket",
+    commonlisp => "commonlisp",
 }
 
 #[test]
