@@ -28,7 +28,7 @@ const LANGUAGE_IDS: &[(&str, u32, &str)] = &[
     ("commonlisp", 55, "Common Lisp (SBCL "),
     ("d", 56, "D (GDC "),
     ("elixir", 57, "Elixir ("),
-    ("erlang", 58, "Erlang (OTP "),
+    ("erlang", 58, "Erlang ("),
     ("fortran", 59, "Fortran (GFortran "),
     ("go", 60, "Go ("),
     ("haskell", 61, "Haskell (GHC "),
