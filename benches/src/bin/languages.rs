@@ -45,7 +45,7 @@ fn run(server: &Server, language: &str, code: &str) -> (f64, String, String) {
     let wall = ms(t.elapsed());
     let r: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
     let verdict = if status == 200 {
-        r["exit"]["verdict"].as_str().unwrap_or("?").to_string()
+        r["verdict"].as_str().unwrap_or("?").to_string()
     } else {
         format!("HTTP {status}: {text}")
     };
