@@ -73,6 +73,10 @@ pub struct ServerConfig {
     /// browser (`https://docs.example.org`), or `*` for any (the default: the API uses no
     /// cookies). A page of the server's own origin is always allowed.
     pub cors_allowed_origins: Vec<String>,
+    /// Hosts a Judge0 submission's `callback_url` may name (`hooks.example.com`,
+    /// `127.0.0.1`); the server PUTs finished submissions there, so it is an outbound request
+    /// a client chooses. Empty (the default): callbacks are refused.
+    pub judge0_callback_hosts: Vec<String>,
 }
 
 /// Sizes and counts a client may send.
@@ -134,6 +138,7 @@ impl Default for ServerConfig {
             max_snippet_bytes: 1024 * 1024,
             max_tests: warmrun_api::DEFAULT_MAX_TESTS,
             cors_allowed_origins: vec![crate::cors::ANY.to_string()],
+            judge0_callback_hosts: Vec::new(),
         }
     }
 }
@@ -187,6 +192,10 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     (
         "WARMRUN_CORS_ALLOWED_ORIGINS",
         "cors_allowed_origins (comma-separated, or *)",
+    ),
+    (
+        "WARMRUN_JUDGE0_CALLBACK_HOSTS",
+        "judge0_callback_hosts (comma-separated)",
     ),
 ];
 
@@ -321,6 +330,14 @@ impl ServerConfig {
                         .split(',')
                         .map(str::trim)
                         .filter(|o| !o.is_empty())
+                        .map(str::to_string)
+                        .collect()
+                }
+                "WARMRUN_JUDGE0_CALLBACK_HOSTS" => {
+                    self.judge0_callback_hosts = v
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|h| !h.is_empty())
                         .map(str::to_string)
                         .collect()
                 }

@@ -443,6 +443,147 @@ fn x_auth_token_counts_as_an_api_key() {
     });
 }
 
+/// A zip of `entries` (name, content), base64 as Judge0 wants `additional_files`.
+fn zip_base64(entries: &[(&str, &str)]) -> String {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default();
+    for (name, content) in entries {
+        w.start_file(*name, options).unwrap();
+        w.write_all(content.as_bytes()).unwrap();
+    }
+    let bytes = w.finish().unwrap().into_inner();
+    server::api::judge0::model::encode_base64(&bytes)
+}
+
+#[test]
+fn additional_files_sit_beside_the_program() {
+    let s = shared();
+    rt().block_on(async {
+        let files = zip_base64(&[
+            ("helper.py", "def greet(name):\n    return 'hello ' + name\n"),
+            ("data/words.txt", "warm\nrun\n"),
+        ]);
+        let code = "import helper\nwords = open('data/words.txt').read().split()\nprint(helper.greet(' '.join(words)))\n";
+        let done = run_waiting(
+            s,
+            json!({"source_code": code, "language_id": 71, "additional_files": files}),
+        )
+        .await;
+        assert_eq!(done["status"]["id"], 3, "{done}");
+        assert_eq!(done["stdout"], "hello warm run\n", "{done}");
+        assert_eq!(done["source_code"], code, "the program, not its files: {done}");
+
+        for (files, needle) in [
+            (zip_base64(&[("../evil", "x")]), ".."),
+            (zip_base64(&[("/etc/evil", "x")]), "absolute"),
+            (zip_base64(&[("main.py", "x")]), "program's own"),
+            ("%%% not base64".to_string(), "base64"),
+            (zip_base64(&[("a.txt", "x")])[..20].to_string(), "zip"),
+        ] {
+            let body = json!({"source_code": "print(1)", "language_id": 71, "additional_files": files});
+            let (status, _, err) = post(&s.url("/judge0/submissions"), body).await;
+            assert_eq!(status, 422, "{needle}: {err}");
+            let message = err["additional_files"][0].as_str().unwrap_or_default();
+            assert!(message.contains(needle), "{needle}: {err}");
+        }
+        let (_, config) = get_json(&s.url("/judge0/config_info")).await;
+        assert_eq!(config["enable_additional_files"], true, "{config}");
+        assert_eq!(config["enable_callbacks"], false, "no hosts allowed here: {config}");
+        // No callback host is configured on the shared server.
+        let body = json!({"source_code": "print(1)", "language_id": 71, "callback_url": "http://127.0.0.1:9/x"});
+        let (status, _, err) = post(&s.url("/judge0/submissions"), body).await;
+        assert_eq!(status, 422, "{err}");
+        assert!(err["callback_url"][0].as_str().unwrap().contains("not allowed"), "{err}");
+    });
+}
+
+/// A server on 127.0.0.1 that takes PUTs: the first answered 503 (to make the sender
+/// retry), the next ones 200; every body received goes to the channel.
+async fn callback_receiver() -> (
+    std::net::SocketAddr,
+    tokio::sync::mpsc::UnboundedReceiver<Value>,
+) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let seen = Arc::new(AtomicUsize::new(0));
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::put(move |body: axum::Json<Value>| {
+            let tx = tx.clone();
+            let seen = seen.clone();
+            async move {
+                let _ = tx.send(body.0);
+                if seen.fetch_add(1, Ordering::SeqCst) == 0 {
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE
+                } else {
+                    axum::http::StatusCode::OK
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (addr, rx)
+}
+
+async fn next_callback(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Value>) -> Value {
+    tokio::time::timeout(Duration::from_secs(60), rx.recv())
+        .await
+        .expect("a callback within 60 s")
+        .unwrap()
+}
+
+#[test]
+fn callbacks_put_the_finished_submission() {
+    let mut cfg = config("srv-judge0-callbacks", &["bash"]);
+    cfg.judge0_callback_hosts = vec!["127.0.0.1".into()];
+    let s = start(cfg);
+    rt().block_on(async {
+        let (addr, mut received) = callback_receiver().await;
+        let url = format!("http://{addr}/hook");
+        let (status, _, created) = post(
+            &s.url("/judge0/submissions?base64_encoded=true"),
+            json!({"source_code": "ZWNobyBjYWxsZWQ=", "language_id": 46, "callback_url": url}),
+        )
+        .await;
+        assert_eq!(status, 201, "{created}");
+        let token = created["token"].as_str().unwrap().to_string();
+        // Answered 503 first: the same body comes again.
+        let first = next_callback(&mut received).await;
+        let second = next_callback(&mut received).await;
+        assert_eq!(first, second);
+        assert_eq!(second["token"], token.as_str(), "{second}");
+        assert_eq!(
+            second["status"],
+            json!({"id": 3, "description": "Accepted"}),
+            "{second}"
+        );
+        assert_eq!(
+            second["stdout"], "Y2FsbGVkCg==\n",
+            "base64 as posted: {second}"
+        );
+        let (_, shown) =
+            get_json(&s.url(&format!("/judge0/submissions/{token}?fields=callback_url"))).await;
+        assert_eq!(shown["callback_url"], url.as_str());
+
+        let (_, config) = get_json(&s.url("/judge0/config_info")).await;
+        assert_eq!(config["enable_callbacks"], true, "{config}");
+        for bad in [
+            "http://example.com/hook",
+            "ftp://127.0.0.1/hook",
+            "not a url",
+        ] {
+            let body = json!({"source_code": "echo x", "language_id": 46, "callback_url": bad});
+            let (status, _, err) = post(&s.url("/judge0/submissions?wait=true"), body).await;
+            assert_eq!(status, 422, "{bad}: {err}");
+            assert!(err["callback_url"][0].is_string(), "{bad}: {err}");
+        }
+    });
+}
+
 fn venv() -> PathBuf {
     PathBuf::from(
         std::env::var("WARMRUN_JUDGE0_VENV")

@@ -129,7 +129,11 @@ pub async fn run_claimed(state: &SharedState, claimed: Claimed) {
             .finish(claimed.id, &state.node, ending)
             .await
         {
-            Ok(true) => return,
+            Ok(true) => {
+                // The one place every submission ends (queued or `wait=true`).
+                crate::api::judge0::callback::after_end(state, claimed.id, &claimed.request);
+                return;
+            }
             Ok(false) => {
                 tracing::warn!(id = %claimed.id, "submission ended after another node declared it lost; keeping that");
                 return;

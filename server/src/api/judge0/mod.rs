@@ -5,6 +5,8 @@
 //! `wait=false` ones through the shared queue, `wait=true` ones on the node that was asked.
 //! Differences are listed in the README.
 
+pub mod callback;
+pub mod files;
 pub mod model;
 
 use crate::cluster::queue;
@@ -163,10 +165,10 @@ pub async fn config_info(State(state): State<SharedState>) -> Json<Value> {
         "allowed_languages_for_compile_options": [],
         "enable_command_line_arguments": true,
         "enable_submission_delete": true,
-        "enable_callbacks": false,
-        "callbacks_max_tries": 0,
-        "callbacks_timeout": 0.0,
-        "enable_additional_files": false,
+        "enable_callbacks": !state.config.judge0_callback_hosts.is_empty(),
+        "callbacks_max_tries": callback::TRIES,
+        "callbacks_timeout": callback::TIMEOUT.as_secs_f64(),
+        "enable_additional_files": true,
         "max_queue_size": state.config.max_submissions,
         "cpu_time_limit": secs(default(|l| l.cpu_ms).min(max.cpu_ms)),
         "max_cpu_time_limit": secs(max.cpu_ms),
@@ -189,7 +191,7 @@ pub async fn config_info(State(state): State<SharedState>) -> Json<Value> {
         "number_of_runs": 1,
         "max_number_of_runs": 1,
         "redirect_stderr_to_stdout": false,
-        "max_extract_size": 0,
+        "max_extract_size": files::MAX_UNPACKED_BYTES / 1024,
         "enable_batched_submissions": true,
         "max_submission_batch_size": model::MAX_BATCH,
         "submission_cache_duration": 0.0,
@@ -255,8 +257,14 @@ async fn check_room(state: &SharedState, adding: usize) -> Reply<()> {
 /// Judge0's checks, then ours: the language must be served here.
 fn accept(state: &SharedState, body: &Map<String, Value>, base64: bool) -> Reply<Accepted> {
     let engine = &state.engine;
-    model::accept(body, base64, engine.catalog(), &engine.config().max_limits)
-        .map_err(Judge0Error::Invalid)
+    model::accept(
+        body,
+        base64,
+        engine.catalog(),
+        &engine.config().max_limits,
+        &state.config.judge0_callback_hosts,
+    )
+    .map_err(Judge0Error::Invalid)
 }
 
 /// `POST /judge0/submissions`: `{token}` at once (201), or with `wait=true` the finished
@@ -445,7 +453,7 @@ async fn find(state: &SharedState, token: &str) -> Reply<View> {
 
 /// A Judge0 submission as Judge0 shows it; `None` when unknown, expired, or posted
 /// through another API.
-async fn load(state: &SharedState, id: Uuid) -> Reply<Option<View>> {
+pub(crate) async fn load(state: &SharedState, id: Uuid) -> Reply<Option<View>> {
     let Some((row, request)) = state.submissions.get_with_request(id).await? else {
         return Ok(None);
     };

@@ -195,6 +195,12 @@ pub struct Extras {
     pub cpu_time_limit: f64,
     pub wall_time_limit: f64,
     pub memory_limit: u64,
+    /// Where the finished submission is PUT (a host of `judge0_callback_hosts`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback_url: Option<String>,
+    /// The submission was posted base64-encoded: its callback is too.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub base64_encoded: bool,
 }
 
 /// A submission Judge0's rules accept: the run, and the rest.
@@ -205,6 +211,14 @@ pub struct Accepted {
 }
 
 impl Accepted {
+    /// The program's source: the code, or the main file when `additional_files` came with it.
+    pub fn source_code(&self) -> Option<&str> {
+        self.run.code.as_deref().or_else(|| {
+            let files = self.run.files.as_ref()?;
+            files.first().map(|f| f.content.as_str())
+        })
+    }
+
     /// The request JSON stored in the submissions table: the run with a `judge0` part.
     pub fn stored(&self) -> String {
         let mut v = serde_json::to_value(&self.run).expect("plain data serializes");
@@ -238,14 +252,15 @@ fn add(errors: &mut Invalid, field: &str, message: impl Into<String>) {
 
 /// Checks a submission's JSON as Judge0 does and makes it a run. `base64`: the text fields
 /// come base64-encoded. Limits above ours are lowered to ours; options Judge0 has and we
-/// do not (`compiler_options`, `enable_network`, `callback_url`, `additional_files`) are
-/// refused as a Judge0 with them disabled refuses them; the rest of its tuning knobs
-/// (`cpu_extra_time`, `stack_limit`, ...) are accepted and ignored.
+/// do not (`compiler_options`, `enable_network`) are refused as a Judge0 with them
+/// disabled refuses them; the rest of its tuning knobs (`cpu_extra_time`, `stack_limit`,
+/// ...) are accepted and ignored. `callback_hosts`: the hosts a `callback_url` may name.
 pub fn accept(
     body: &Map<String, Value>,
     base64: bool,
     catalog: &Catalog,
     max: &Limits,
+    callback_hosts: &[String],
 ) -> Result<Accepted, Invalid> {
     let mut errors = Invalid::new();
     let text = |field: &str, encoded: bool, errors: &mut Invalid| -> Option<String> {
@@ -343,26 +358,23 @@ pub fn accept(
             "setting compiler options is not allowed",
         );
     }
-    if callback_url
-        .as_deref()
-        .is_some_and(|s| !s.trim().is_empty())
-    {
-        add(
-            &mut errors,
-            "callback_url",
-            "setting callback is not allowed",
-        );
+    let callback_url = callback_url.filter(|s| !s.trim().is_empty());
+    if let Some(url) = &callback_url {
+        if let Err(e) = check_callback_url(url, callback_hosts) {
+            add(&mut errors, "callback_url", e);
+        }
     }
-    if additional_files
-        .as_deref()
-        .is_some_and(|s| !s.trim().is_empty())
-    {
-        add(
-            &mut errors,
-            "additional_files",
-            "setting additional files is not allowed",
-        );
-    }
+    // Always base64, whatever `base64_encoded` says (Judge0's rule for this binary field).
+    let zip = match additional_files.filter(|s| !s.trim().is_empty()) {
+        None => None,
+        Some(text) => match decode_base64(&text) {
+            Some(bytes) => Some(bytes),
+            None => {
+                add(&mut errors, "additional_files", "is not valid base64");
+                None
+            }
+        },
+    };
     if boolean(body, "enable_network", &mut errors) == Some(true) {
         add(
             &mut errors,
@@ -423,6 +435,19 @@ pub fn accept(
     let (Some(lang), Some(source), true) = (lang, source, errors.is_empty()) else {
         return Err(errors);
     };
+    let extra_files = match zip {
+        None => Vec::new(),
+        Some(bytes) => {
+            let room = warmrun_api::MAX_FILES - 1;
+            match super::files::unpack(&bytes, &lang.language.file, room) {
+                Ok(files) => files,
+                Err(e) => {
+                    add(&mut errors, "additional_files", e);
+                    return Err(errors);
+                }
+            }
+        }
+    };
     let ms = |s: f64, cap: u64| ((s * 1000.0).round() as u64).clamp(1, cap);
     let limits = warmrun_api::LimitOverrides {
         cpu_ms: cpu_s.map(|s| ms(s, max.cpu_ms)),
@@ -445,12 +470,24 @@ pub fn accept(
             .memory_mb
             .unwrap_or(defaults.memory_mb.min(max.memory_mb))
             * 1024,
+        callback_url,
+        base64_encoded: base64,
+    };
+    // With additional files the program is the first, unnamed (main) file of several.
+    let (code, files) = if extra_files.is_empty() {
+        (Some(source), None)
+    } else {
+        let main = warmrun_api::File {
+            name: String::new(),
+            content: source,
+        };
+        (None, Some([vec![main], extra_files].concat()))
     };
     let run = RunBody {
         language: lang.language.id.to_string(),
         version: None,
-        code: Some(source),
-        files: None,
+        code,
+        files,
         stdin,
         args,
         limits,
@@ -461,6 +498,38 @@ pub fn accept(
         return Err(errors);
     }
     Ok(Accepted { run, extras })
+}
+
+/// Longest `callback_url`.
+const MAX_URL_CHARS: usize = 2048;
+
+/// A callback goes out only over http(s) to a host the operator allowed.
+fn check_callback_url(url: &str, hosts: &[String]) -> Result<(), String> {
+    if url.len() > MAX_URL_CHARS {
+        return Err(format!(
+            "is too long (maximum is {MAX_URL_CHARS} characters)"
+        ));
+    }
+    let parsed = reqwest::Url::parse(url.trim()).map_err(|e| format!("is not a URL: {e}"))?;
+    match parsed.scheme() {
+        "http" => {}
+        // The server's HTTP client is built without TLS.
+        "https" => return Err("https callbacks are not supported by this server; use http".into()),
+        _ => return Err("must be an http URL".into()),
+    }
+    let host = parsed.host_str().unwrap_or("");
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    if hosts.is_empty() {
+        return Err("setting callback is not allowed".into());
+    }
+    let allowed = hosts
+        .iter()
+        .map(|h| h.trim().trim_start_matches('[').trim_end_matches(']'))
+        .any(|h| h.eq_ignore_ascii_case(bare));
+    if !allowed {
+        return Err(format!("host {host:?} is not allowed for callbacks"));
+    }
+    Ok(())
 }
 
 /// A number, or a string of one (Rails casts form values so).
@@ -830,7 +899,8 @@ impl View {
         let mut out = Map::new();
         for &field in fields {
             let value = match field {
-                "source_code" => json!(s.run.code),
+                "source_code" => json!(s.source_code()),
+                "callback_url" => json!(x.callback_url),
                 "language_id" => json!(x.language_id),
                 "stdin" => json!(s.run.stdin),
                 "expected_output" => json!(x.expected_output),
@@ -936,6 +1006,8 @@ mod tests {
             cpu_time_limit: 5.0,
             wall_time_limit: 10.0,
             memory_limit: 262_144,
+            callback_url: None,
+            base64_encoded: false,
         }
     }
 
@@ -1108,6 +1180,7 @@ mod tests {
             false,
             &c,
             &MAX,
+            &[],
         )
         .unwrap();
         assert_eq!(sub.run.language, "cpp");
@@ -1135,6 +1208,7 @@ mod tests {
             true,
             &c,
             &MAX,
+            &[],
         )
         .unwrap();
         assert_eq!(b64.run.code.as_deref(), Some("print(1)"));
@@ -1143,7 +1217,9 @@ mod tests {
     #[test]
     fn bad_submissions_name_their_fields() {
         let c = catalog();
-        let errors = |v: Value, base64: bool| accept(&body(v), base64, &c, &MAX).unwrap_err();
+        let hosts = ["hooks.example.com".to_string()];
+        let errors =
+            |v: Value, base64: bool| accept(&body(v), base64, &c, &MAX, &hosts).unwrap_err();
         let e = errors(json!({}), false);
         assert_eq!(e["source_code"], ["can't be blank"]);
         assert_eq!(e["language_id"], ["can't be blank"]);
@@ -1161,10 +1237,59 @@ mod tests {
         assert_eq!(e.len(), 3, "{e:?}");
         let e = errors(
             json!({"source_code": "x", "language_id": 71, "callback_url": "http://x",
-                   "additional_files": "UEsFBg==", "compiler_options": "-O3"}),
+                   "additional_files": "%%", "compiler_options": "-O3"}),
             false,
         );
         assert_eq!(e.len(), 3, "{e:?}");
+        assert!(e["callback_url"][0].contains("not allowed"), "{e:?}");
+        assert!(e["additional_files"][0].contains("base64"), "{e:?}");
+        for bad in [
+            "ftp://hooks.example.com/x",
+            "hooks.example.com/x",
+            "https://hooks.example.com/x",
+        ] {
+            let e = errors(
+                json!({"source_code": "x", "language_id": 71, "callback_url": bad}),
+                false,
+            );
+            assert!(e.contains_key("callback_url"), "{bad}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn additional_files_and_callbacks_are_kept() {
+        use std::io::Write;
+        let c = catalog();
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        w.start_file("data.txt", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        w.write_all(b"42").unwrap();
+        let zip = encode_base64(&w.finish().unwrap().into_inner());
+        let hosts = ["Hooks.Example.com".to_string()];
+        let sub = accept(
+            &body(json!({"source_code": "cHJpbnQoMSk=", "language_id": 71,
+                         "additional_files": zip,
+                         "callback_url": "http://hooks.example.com/done"})),
+            true,
+            &c,
+            &MAX,
+            &hosts,
+        )
+        .unwrap();
+        let files = sub.run.files.as_ref().unwrap();
+        assert_eq!(files.len(), 2);
+        assert_eq!(
+            (files[0].name.as_str(), files[0].content.as_str()),
+            ("", "print(1)")
+        );
+        assert_eq!(files[1].name, "data.txt");
+        assert_eq!(sub.source_code(), Some("print(1)"));
+        assert_eq!(
+            sub.extras.callback_url.as_deref(),
+            Some("http://hooks.example.com/done")
+        );
+        assert!(sub.extras.base64_encoded);
+        assert_eq!(Accepted::from_stored(&sub.stored()).unwrap(), sub);
     }
 
     #[test]
