@@ -137,13 +137,6 @@ pub struct Language {
     pub pool: PoolSize,
 }
 
-impl Language {
-    /// The id of the language this entry is a version of (its own id for the newest).
-    pub fn family(&self) -> &str {
-        self.version_of.as_ref().unwrap_or(&self.id).as_str()
-    }
-}
-
 /// Whether `have` (`3.11.2`) is the version `want` asks for: the same, or `want` is a
 /// leading part of it ending at a dot (`3`, `3.11`).
 fn version_matches_prefix(have: &str, want: &str) -> bool {
@@ -166,6 +159,11 @@ pub struct Example {
 }
 
 impl Language {
+    /// The id of the language this entry is a version of (its own id for the newest).
+    pub fn family(&self) -> &str {
+        self.version_of.as_ref().unwrap_or(&self.id).as_str()
+    }
+
     /// The program shown at start: the first example's code (empty when there is none).
     pub fn example(&self) -> &str {
         self.examples.first().map_or("", |e| e.code.as_str())
@@ -294,10 +292,12 @@ impl Catalog {
     /// Every version of the language `name` (an id or alias of any of them) has, the newest
     /// (the entry the others are `version_of`) first, then the others in catalog order.
     pub fn versions(&self, name: &str) -> Vec<&Language> {
-        let Some(lang) = self.find(name) else {
-            return Vec::new();
-        };
-        let family = lang.family();
+        self.find(name)
+            .map_or_else(Vec::new, |lang| self.family_members(lang.family()))
+    }
+
+    /// The entries of the language `family`, the newest first.
+    fn family_members(&self, family: &str) -> Vec<&Language> {
         let mut all: Vec<&Language> = self
             .languages
             .iter()
@@ -318,7 +318,7 @@ impl Catalog {
             None | Some("") | Some("latest") => return Ok(lang),
             Some(v) => v,
         };
-        let versions = self.versions(name);
+        let versions = self.family_members(lang.family());
         versions
             .iter()
             .find(|l| version_matches_prefix(&l.version, version))
