@@ -92,6 +92,10 @@ pub struct RunBody {
     /// Extra command-line arguments.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub args: Vec<String>,
+    /// Extra options for the compiler (compiled languages only), put before the main file
+    /// in the language's compile command: `["-O0", "-Wall"]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub compile_options: Vec<String>,
     #[serde(default, skip_serializing_if = "LimitOverrides::is_empty")]
     pub limits: LimitOverrides,
     /// Judge mode: compile once, run once per case (see [`crate::judge`]). Excludes `stdin`.
@@ -135,10 +139,11 @@ impl RunBody {
         if let Some(files) = &self.files {
             check_files(files)?;
         }
-        if self.args.len() > MAX_ARGS
-            || self.args.iter().map(String::len).sum::<usize>() > MAX_ARGS_BYTES
-        {
+        if !within_arg_bounds(&self.args) {
             return Err(invalid("at most 64 args of 16 KiB in all"));
+        }
+        if !within_arg_bounds(&self.compile_options) {
+            return Err(invalid("at most 64 compile_options of 16 KiB in all"));
         }
         self.validate_tests()
     }
@@ -167,9 +172,7 @@ impl RunBody {
                 )));
             }
             if let Some(args) = &t.args {
-                if args.len() > MAX_ARGS
-                    || args.iter().map(String::len).sum::<usize>() > MAX_ARGS_BYTES
-                {
+                if !within_arg_bounds(args) {
                     return Err(invalid(format!(
                         "tests[{i}].args: at most 64 args of 16 KiB in all"
                     )));
@@ -194,6 +197,11 @@ impl RunBody {
             (None, files) => files.unwrap_or_default(),
         }
     }
+}
+
+/// At most [`MAX_ARGS`] words of [`MAX_ARGS_BYTES`] in all.
+fn within_arg_bounds(words: &[String]) -> bool {
+    words.len() <= MAX_ARGS && words.iter().map(String::len).sum::<usize>() <= MAX_ARGS_BYTES
 }
 
 /// The API's rule for a program: exactly one of `code` and a non-empty `files`.

@@ -38,6 +38,8 @@ pub struct Container {
     pub memory_mb: u64,
     /// Runs served so far.
     pub uses: u32,
+    /// Past its retirement age, it serves on until its successor is warm (see lease.rs).
+    pub(crate) retiring: bool,
     /// When the container became ready.
     pub created_at: Instant,
     backend: Arc<dyn Backend>,
@@ -88,6 +90,7 @@ impl Container {
             sandbox_uid,
             memory_mb,
             uses: 0,
+            retiring: false,
             created_at: Instant::now(),
             backend: backend.clone(),
             owner: owner.clone(),

@@ -105,11 +105,26 @@ async fn recycle(
         .reset_seconds
         .with_label_values(&[lang])
         .observe(started.elapsed().as_secs_f64());
+    let max_uses = inner.config.max_uses;
+    let retire_at = retire_after(max_uses, obj.sandbox_uid);
     match result {
-        Ok(()) if obj.uses < retire_after(inner.config.max_uses, obj.sandbox_uid) => drop(obj),
-        Ok(()) => {
+        // At its age, or early once its successor is warm (leaving early is always safe).
+        Ok(())
+            if obj.uses >= retire_at || (obj.retiring && crate::refill::successor_ready(&pool)) =>
+        {
             let c = deadpool::unmanaged::Object::take(obj);
             inner.discard(&pool, c, "max_uses").await;
+        }
+        Ok(()) => {
+            // Retirement off the latency path: a few uses before its age the successor starts,
+            // so that no lease waits for a container to start because one retired.
+            if !obj.retiring && obj.uses + successor_lead(max_uses) >= retire_at {
+                if let Some(place) = crate::refill::successor_place(&inner, &pool) {
+                    obj.retiring = true;
+                    crate::refill::start_creating(inner.clone(), pool.clone(), place);
+                }
+            }
+            drop(obj)
         }
         Err(e) => {
             warn!(
@@ -126,6 +141,14 @@ async fn recycle(
         }
     }
     pool.refill.notify_one();
+}
+
+/// How many uses before its retirement a container's successor starts: a fifth of
+/// `max_uses` (20 of 100: at 80 runs/s over four containers, a second to start one). The
+/// old one leaves as soon as the successor is warm, so containers serve a little fewer
+/// runs than `max_uses`, never more.
+pub(crate) fn successor_lead(max_uses: u32) -> u32 {
+    (max_uses / 5).max(1)
 }
 
 /// Uses after which a container is replaced: `max_uses`, less up to a quarter picked by its

@@ -48,7 +48,9 @@ impl LanguagePool {
     /// An empty pool for `language`.
     pub fn new(language: Arc<Language>) -> LanguagePool {
         LanguagePool {
-            containers: deadpool::unmanaged::Pool::new(language.pool.max),
+            // One over the language's maximum: the successor of a retiring container (see
+            // refill.rs `successor_place`); the maximum itself is kept by `shortfall`.
+            containers: deadpool::unmanaged::Pool::new(language.pool.max + 1),
             language,
             creating: AtomicUsize::new(0),
             resetting: AtomicUsize::new(0),

@@ -45,17 +45,7 @@ pub(crate) async fn refill_loop(shared: Arc<Shared>, pool: Arc<LanguagePool>) {
                 },
                 Err(_) => break,
             };
-            pool.creating.fetch_add(1, Ordering::SeqCst);
-            let (shared, pool) = (shared.clone(), pool.clone());
-            tokio::spawn(async move {
-                let ok = create_one(&shared, &pool, permit).await;
-                pool.creating.fetch_sub(1, Ordering::SeqCst);
-                if !ok {
-                    // Back off so that a broken image or a stopped runtime is not hammered.
-                    tokio::time::sleep(SWEEP_EVERY).await;
-                }
-                pool.refill.notify_one();
-            });
+            start_creating(shared.clone(), pool.clone(), permit);
         }
         if need > 0 && pool.creating.load(Ordering::SeqCst) == 0 {
             failures += 1;
@@ -68,6 +58,46 @@ pub(crate) async fn refill_loop(shared: Arc<Shared>, pool: Arc<LanguagePool>) {
             _ = tokio::time::sleep(nap) => {}
         }
     }
+}
+
+/// Starts creating one container in the background, in the budget place `permit`.
+pub(crate) fn start_creating(
+    shared: Arc<Shared>,
+    pool: Arc<LanguagePool>,
+    permit: OwnedSemaphorePermit,
+) {
+    pool.creating.fetch_add(1, Ordering::SeqCst);
+    tokio::spawn(async move {
+        let ok = create_one(&shared, &pool, permit).await;
+        pool.creating.fetch_sub(1, Ordering::SeqCst);
+        if !ok {
+            // Back off so that a broken image or a stopped runtime is not hammered.
+            tokio::time::sleep(SWEEP_EVERY).await;
+        }
+        pool.refill.notify_one();
+    });
+}
+
+/// A place for the successor of a container near its retirement age: room in the global
+/// budget, and in the language's maximum with one over it allowed (a busy pool at its
+/// maximum is where a retirement would make leases wait), or `None`: it then retires the
+/// old way, leaving at its age, and the pool refills after.
+pub(crate) fn successor_place(
+    shared: &Shared,
+    pool: &LanguagePool,
+) -> Option<OwnedSemaphorePermit> {
+    let st = pool.containers.status();
+    let creating = pool.creating.load(Ordering::SeqCst);
+    if st.size + creating > pool.language.pool.max {
+        return None;
+    }
+    shared.budget.clone().try_acquire_owned().ok()
+}
+
+/// A retiring container may leave without anyone waiting for a container to start: another
+/// one is idle, or no creation (its successor's) is under way.
+pub(crate) fn successor_ready(pool: &LanguagePool) -> bool {
+    pool.creating.load(Ordering::SeqCst) == 0 || pool.containers.status().available > 0
 }
 
 /// Creates one container and adds it to the pool; false when creation failed.
@@ -139,21 +169,25 @@ fn unavailable_reason(e: &PoolError) -> String {
 }
 
 /// Takes every idle container out for an instant and destroys those whose agent link died
-/// (killed from outside, Docker restarted).
+/// (killed from outside, Docker restarted), and retiring ones whose successor is warm.
 async fn sweep_dead(shared: &Shared, pool: &LanguagePool) {
     let mut idle = Vec::new();
     while let Ok(obj) = pool.containers.try_get() {
         idle.push(obj);
     }
-    let mut dead = Vec::new();
+    let warm_others = idle.iter().filter(|o| o.is_alive() && !o.retiring).count();
+    let successors_started = pool.creating.load(Ordering::SeqCst) == 0;
+    let mut leaving = Vec::new();
     for obj in idle {
-        if obj.is_alive() {
-            drop(obj);
+        if !obj.is_alive() {
+            leaving.push((deadpool::unmanaged::Object::take(obj), "dead"));
+        } else if obj.retiring && (warm_others > 0 || successors_started) {
+            leaving.push((deadpool::unmanaged::Object::take(obj), "max_uses"));
         } else {
-            dead.push(deadpool::unmanaged::Object::take(obj));
+            drop(obj);
         }
     }
-    for c in dead {
-        shared.discard(pool, c, "dead").await;
+    for (c, reason) in leaving {
+        shared.discard(pool, c, reason).await;
     }
 }

@@ -40,6 +40,8 @@ pub struct RunRequest {
     pub close_stdin: bool,
     /// Extra command-line arguments for the program.
     pub args: Vec<String>,
+    /// Extra compiler options, put before the main file in the compile command.
+    pub compile_options: Vec<String>,
     /// Run on a terminal of this size.
     pub tty: Option<TtySize>,
     /// Limits the client asks for, within the engine's maxima.
@@ -171,9 +173,10 @@ pub(crate) fn prepare(
             (stdin, true)
         }
     };
+    let compile = compile_command(lang, req.compile_options)?;
     let spec = RunSpec {
         files,
-        compile: lang.compile.clone(),
+        compile,
         run,
         env: language_env(lang),
         stdin,
@@ -188,6 +191,28 @@ pub(crate) fn prepare(
         limits,
         suite,
     })
+}
+
+/// The language's compile command with the client's options before the main file (where
+/// compilers take options: `go build` refuses them after its files), or at the end of a
+/// command that does not name the file.
+fn compile_command(lang: &Language, options: Vec<String>) -> Result<Vec<String>, PoolError> {
+    if options.is_empty() {
+        return Ok(lang.compile.clone());
+    }
+    if lang.compile.is_empty() {
+        return Err(PoolError::InvalidRequest(format!(
+            "{} has no compile step: compile_options are for compiled languages",
+            lang.id
+        )));
+    }
+    let mut argv = lang.compile.clone();
+    let at = argv
+        .iter()
+        .position(|a| *a == lang.file)
+        .unwrap_or(argv.len());
+    argv.splice(at..at, options);
+    Ok(argv)
 }
 
 /// The engine's rules for a suite (the server also bounds how many cases it takes).
@@ -477,5 +502,30 @@ pub(crate) async fn drive(
             m.runs.with_label_values(&[&lang, verdict]).inc();
             let _ = events.send(RunEvent::Exit(outcome)).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::compile_command;
+    use crate::catalog::Catalog;
+
+    fn words(w: &[&str]) -> Vec<String> {
+        w.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn compile_options_go_before_the_main_file() {
+        let catalog = Catalog::parse(include_str!("../../images/languages.toml")).unwrap();
+        let go = catalog.resolve("go", None).unwrap();
+        let argv = compile_command(go, words(&["-gcflags=-N"])).unwrap();
+        assert_eq!(
+            argv,
+            words(&["go", "build", "-o", "main", "-gcflags=-N", "main.go"])
+        );
+        let c = catalog.resolve("c", None).unwrap();
+        assert_eq!(compile_command(c, vec![]).unwrap(), c.compile);
+        let python = catalog.resolve("python", None).unwrap();
+        assert!(compile_command(python, words(&["-O"])).is_err());
     }
 }

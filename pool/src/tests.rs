@@ -8,7 +8,7 @@ use crate::config::EngineConfig;
 use crate::engine::Engine;
 use crate::error::PoolError;
 use crate::fake::FakeBackend;
-use crate::lease::{retire_after, Lease};
+use crate::lease::{retire_after, Lease, LeaseKind};
 use crate::ownership::{Identity, LocalProcessLiveness, Owner, OwnerLiveness};
 use crate::run::{File, RunRequest};
 use crate::PoolStatus;
@@ -284,6 +284,46 @@ async fn containers_retire_within_the_last_quarter_of_max_uses() {
     for (_, n) in &served[..served.len() - 1] {
         assert!((3..=4).contains(n), "{served:?}");
     }
+    engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_successor_is_warm_before_a_container_retires() {
+    let mut cfg = config();
+    cfg.max_uses = 50;
+    let (engine, backend) = start(vec![language("a", 1, 2)], cfg).await;
+    // The pool at its maximum: one container held throughout, one serving every run.
+    until("warm", || status(&engine, "a").idle == 1).await;
+    let held = lease(&engine, "a").await.unwrap();
+    until("warm", || status(&engine, "a").idle == 1).await;
+    // From now on a start takes 150 ms: a lease that waited for one would show it.
+    backend.create_delay_ms.store(150, Ordering::SeqCst);
+    let mut served: Vec<(String, u32)> = Vec::new();
+    let mut waits = Vec::new();
+    for _ in 0..100 {
+        let mut l = lease(&engine, "a").await.unwrap();
+        if l.kind != LeaseKind::Warm {
+            waits.push((l.kind, l.waited));
+        }
+        let c = l.container();
+        match served.iter_mut().find(|(id, _)| *id == c.id) {
+            Some((_, n)) => *n += 1,
+            None => served.push((c.id.clone(), 1)),
+        }
+        l.release().await;
+        until("reset", || status(&engine, "a").resetting == 0).await;
+        let s = status(&engine, "a");
+        assert!(
+            s.idle + s.leased + s.starting <= 3,
+            "past the maximum and a successor: {s:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    // Retirements happened, none past max_uses, and none made a lease wait for a start.
+    assert!(served.len() >= 3, "{served:?}");
+    assert!(served.iter().all(|(_, n)| *n <= 50), "{served:?}");
+    assert!(waits.is_empty(), "leases waited for a start: {waits:?}");
+    drop(held);
     engine.shutdown().await;
 }
 

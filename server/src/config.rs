@@ -77,6 +77,8 @@ pub struct ServerConfig {
     /// `127.0.0.1`); the server PUTs finished submissions there, so it is an outbound request
     /// a client chooses. Empty (the default): callbacks are refused.
     pub judge0_callback_hosts: Vec<String>,
+    /// Submissions one Judge0 batch (`POST /judge0/submissions/batch`) may carry.
+    pub judge0_max_batch: usize,
 }
 
 /// Sizes and counts a client may send.
@@ -139,6 +141,7 @@ impl Default for ServerConfig {
             max_tests: warmrun_api::DEFAULT_MAX_TESTS,
             cors_allowed_origins: vec![crate::cors::ANY.to_string()],
             judge0_callback_hosts: Vec::new(),
+            judge0_max_batch: crate::api::judge0::model::DEFAULT_MAX_BATCH,
         }
     }
 }
@@ -187,6 +190,7 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("WARMRUN_NODE_DEAD_AFTER_MS", "node_dead_after_ms"),
     ("WARMRUN_READY_MAX_QUEUE", "ready_max_queue"),
     ("WARMRUN_MAX_TESTS", "max_tests"),
+    ("WARMRUN_JUDGE0_MAX_BATCH", "judge0_max_batch"),
     ("WARMRUN_DRAIN_DELAY_MS", "drain_delay_ms"),
     ("WARMRUN_SHUTDOWN_GRACE_MS", "shutdown_grace_ms"),
     (
@@ -323,6 +327,7 @@ impl ServerConfig {
                 "WARMRUN_NODE_DEAD_AFTER_MS" => self.node_dead_after_ms = num(key, &v)?,
                 "WARMRUN_READY_MAX_QUEUE" => self.ready_max_queue = num(key, &v)?,
                 "WARMRUN_MAX_TESTS" => self.max_tests = num(key, &v)?,
+                "WARMRUN_JUDGE0_MAX_BATCH" => self.judge0_max_batch = num(key, &v)?,
                 "WARMRUN_DRAIN_DELAY_MS" => self.drain_delay_ms = num(key, &v)?,
                 "WARMRUN_SHUTDOWN_GRACE_MS" => self.shutdown_grace_ms = num(key, &v)?,
                 "WARMRUN_CORS_ALLOWED_ORIGINS" => {

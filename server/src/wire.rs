@@ -168,6 +168,7 @@ impl ToPool for RunBody {
             stdin: self.stdin.unwrap_or_default().into_bytes(),
             close_stdin: true,
             args: self.args,
+            compile_options: self.compile_options,
             tty: None,
             limits: self.limits,
             tests,

@@ -367,6 +367,176 @@ fn batches_create_and_read_several() {
     });
 }
 
+/// Compilations of C that succeeded, from `/metrics`.
+async fn c_compiles(s: &TestServer) -> u64 {
+    let text = reqwest::get(s.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find(|l| {
+            l.starts_with("warmrun_compile_seconds_count")
+                && l.contains("language=\"c\"")
+                && l.contains("verdict=\"ok\"")
+        })
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn compiler_options_reach_the_compiler() {
+    let s = shared();
+    rt().block_on(async {
+        let program = "#include <stdio.h>\nint main(void) { printf(\"%d %s\\n\", ANSWER, WHO); }\n";
+        let sub = run_waiting(
+            s,
+            json!({"source_code": program, "language_id": 50,
+                   "compiler_options": "-DANSWER=42 '-DWHO=\"judge zero\"'"}),
+        )
+        .await;
+        assert_eq!(sub["status"]["id"], 3, "{sub}");
+        assert_eq!(sub["stdout"], "42 judge zero\n", "{sub}");
+        assert_eq!(
+            sub["compiler_options"],
+            "-DANSWER=42 '-DWHO=\"judge zero\"'"
+        );
+        // An option that makes the compiler fail is the program's compilation error.
+        let sub = run_waiting(
+            s,
+            json!({"source_code": "int main(void) { int unused; return 0; }",
+                   "language_id": 50, "compiler_options": "-Wall -Werror"}),
+        )
+        .await;
+        assert_eq!(sub["status"]["id"], 6, "{sub}");
+        assert!(
+            sub["compile_output"].as_str().unwrap().contains("unused"),
+            "{sub}"
+        );
+        // Our own API takes them as a list; a language without a compiler refuses them.
+        let (status, _, result) = post(
+            &s.url("/api/v1/runs"),
+            json!({"language": "c", "code": program,
+                   "compile_options": ["-DANSWER=7", "-DWHO=\"us\""]}),
+        )
+        .await;
+        assert_eq!(status, 200, "{result}");
+        assert_eq!(result["stdout"], "7 us\n", "{result}");
+        let (status, _, err) = post(
+            &s.url("/api/v1/runs"),
+            json!({"language": "python", "code": "print(1)", "compile_options": ["-O"]}),
+        )
+        .await;
+        assert_eq!(status, 400, "{err}");
+        assert!(
+            err["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("compile_options"),
+            "{err}"
+        );
+    });
+}
+
+#[test]
+fn several_runs_compile_once_and_average() {
+    let s = shared();
+    rt().block_on(async {
+        let program = "#include <stdio.h>\nint main(void) { int a, b; scanf(\"%d %d\", &a, &b); printf(\"%d\\n\", a + b); }\n";
+        let before = c_compiles(s).await;
+        let sub = run_waiting(
+            s,
+            json!({"source_code": program, "language_id": 50, "stdin": "2 3",
+                   "expected_output": "5", "number_of_runs": 5}),
+        )
+        .await;
+        assert_eq!(sub["status"]["id"], 3, "{sub}");
+        assert_eq!(sub["stdout"], "5\n", "{sub}");
+        assert_eq!(sub["number_of_runs"], 5, "{sub}");
+        assert_eq!(sub["stdin"], "2 3", "{sub}");
+        assert!(sub["time"].as_str().unwrap().parse::<f64>().is_ok(), "{sub}");
+        assert!(sub["memory"].as_u64().unwrap() > 0, "{sub}");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while c_compiles(s).await < before + 1 {
+            assert!(Instant::now() < deadline, "the compile metric never moved");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(c_compiles(s).await, before + 1, "five runs, one compilation");
+        // A wrong answer stops the runs and reads as Judge0's Wrong Answer.
+        let sub = run_waiting(
+            s,
+            json!({"source_code": program, "language_id": 50, "stdin": "2 3",
+                   "expected_output": "6", "number_of_runs": 3}),
+        )
+        .await;
+        assert_eq!(sub["status"]["id"], 4, "{sub}");
+        let (status, _, err) = post(
+            &s.url("/judge0/submissions"),
+            json!({"source_code": program, "language_id": 50, "number_of_runs": 21}),
+        )
+        .await;
+        assert_eq!(status, 422, "{err}");
+        assert!(err["number_of_runs"][0].as_str().unwrap().contains("20"), "{err}");
+    });
+}
+
+#[test]
+fn a_batch_of_fifty_runs_to_the_end() {
+    let mut cfg = config("srv-judge0-batch", &["python"]);
+    cfg.judge0_max_batch = 50;
+    let s = start(cfg);
+    rt().block_on(async {
+        let subs: Vec<Value> = (0..50)
+            .map(|i| json!({"source_code": format!("print({i} * 2)"), "language_id": 71}))
+            .collect();
+        let (status, _, created) = post(
+            &s.url("/judge0/submissions/batch"),
+            json!({"submissions": subs}),
+        )
+        .await;
+        assert_eq!(status, 201, "{created}");
+        let tokens: Vec<String> = created
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["token"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(tokens.len(), 50);
+        let url = s.url(&format!(
+            "/judge0/submissions/batch?tokens={}&fields=stdout,status_id",
+            tokens.join(",")
+        ));
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let subs = loop {
+            let (status, body) = get_json(&url).await;
+            assert_eq!(status, 200, "{body}");
+            let subs = body["submissions"].as_array().unwrap().clone();
+            if subs.iter().all(|s| s["status_id"].as_u64().unwrap() > 2) {
+                break subs;
+            }
+            assert!(Instant::now() < deadline, "{body}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        for (i, sub) in subs.iter().enumerate() {
+            assert_eq!(sub["status_id"], 3, "{i}: {sub}");
+            assert_eq!(sub["stdout"], format!("{}\n", i * 2), "{i}: {sub}");
+        }
+        let (_, info) = get_json(&s.url("/judge0/config_info")).await;
+        assert_eq!(info["max_submission_batch_size"], 50);
+        let many: Vec<Value> = (0..51)
+            .map(|_| json!({"source_code": "print(1)", "language_id": 71}))
+            .collect();
+        let (status, _, err) = post(
+            &s.url("/judge0/submissions/batch"),
+            json!({"submissions": many}),
+        )
+        .await;
+        assert_eq!(status, 400, "{err}");
+        assert!(err["error"].as_str().unwrap().contains("50"), "{err}");
+    });
+}
+
 #[test]
 fn bad_input_gets_judge0_shaped_errors() {
     let s = shared();
@@ -377,7 +547,8 @@ fn bad_input_gets_judge0_shaped_errors() {
             (json!({"source_code": "", "language_id": 71}), "source_code", "can't be blank"),
             (json!({"source_code": "x"}), "language_id", "can't be blank"),
             (json!({"source_code": "x", "language_id": "abc"}), "language_id", "not a number"),
-            (json!({"source_code": "x", "language_id": 50, "compiler_options": "-O3"}), "compiler_options", "not allowed"),
+            (json!({"source_code": "x", "language_id": 50, "compiler_options": "-O".repeat(300)}), "compiler_options", "too long"),
+            (json!({"source_code": "x", "language_id": 50, "number_of_runs": 0}), "number_of_runs", "greater than"),
             (json!({"source_code": "x", "language_id": 71, "memory_limit": 10}), "memory_limit", "greater than"),
             (json!({"source_code": "x", "language_id": 71, "enable_network": true}), "enable_network", "not allowed"),
             (json!({"source_code": ["x"], "language_id": 71}), "source_code", "string"),

@@ -363,6 +363,7 @@ fn to_request(
         stdin: body.stdin.unwrap_or_default().into_bytes(),
         close_stdin: true,
         args: body.args.unwrap_or_default(),
+        compile_options: Vec::new(),
         tty: None,
         limits,
         tests: None,

@@ -161,7 +161,7 @@ pub async fn config_info(State(state): State<SharedState>) -> Json<Value> {
     Json(json!({
         "maintenance_mode": false,
         "enable_wait_result": true,
-        "enable_compiler_options": false,
+        "enable_compiler_options": true,
         "allowed_languages_for_compile_options": [],
         "enable_command_line_arguments": true,
         "enable_submission_delete": true,
@@ -189,11 +189,11 @@ pub async fn config_info(State(state): State<SharedState>) -> Json<Value> {
         "max_file_size": default(|l| l.output_kb).min(max.output_kb),
         "max_max_file_size": max.output_kb,
         "number_of_runs": 1,
-        "max_number_of_runs": 1,
+        "max_number_of_runs": model::MAX_NUMBER_OF_RUNS,
         "redirect_stderr_to_stdout": false,
         "max_extract_size": files::MAX_UNPACKED_BYTES / 1024,
         "enable_batched_submissions": true,
-        "max_submission_batch_size": model::MAX_BATCH,
+        "max_submission_batch_size": state.config.judge0_max_batch,
         "submission_cache_duration": 0.0,
         "use_docs_as_homepage": false,
         "allow_enable_network": false,
@@ -365,7 +365,7 @@ pub async fn batch_create(
         Some(Value::Array(items)) => items,
         _ => Vec::new(),
     };
-    check_batch_size(items.len())?;
+    check_batch_size(&state, items.len())?;
     check_room(&state, items.len()).await?;
     let mut answers = Vec::with_capacity(items.len());
     let mut any = false;
@@ -413,7 +413,7 @@ pub async fn batch_get(
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .collect();
-    check_batch_size(tokens.len())?;
+    check_batch_size(&state, tokens.len())?;
     let mut out = Vec::with_capacity(tokens.len());
     for token in tokens {
         let view = match token.parse() {
@@ -425,14 +425,12 @@ pub async fn batch_get(
     Ok(Json(json!({ "submissions": out })))
 }
 
-fn check_batch_size(n: usize) -> Reply<()> {
-    if n > model::MAX_BATCH {
+fn check_batch_size(state: &SharedState, n: usize) -> Reply<()> {
+    let max = state.config.judge0_max_batch;
+    if n > max {
         Err(Judge0Error::new(
             StatusCode::BAD_REQUEST,
-            format!(
-                "number of submissions in a batch should be less than or equal to {}",
-                model::MAX_BATCH
-            ),
+            format!("number of submissions in a batch should be less than or equal to {max}"),
         ))
     } else if n == 0 {
         Err(Judge0Error::new(

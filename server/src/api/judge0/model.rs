@@ -6,12 +6,14 @@ use pool::{Catalog, Language, Limits};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
-use warmrun_api::{RunBody, RunResultJson, Verdict};
+use warmrun_api::{CaseResultJson, ExitJson, RunBody, RunResultJson, TestsJson, Verdict};
 
 /// The Judge0 version this API answers as (the SDK picks its language table by it).
 pub const VERSION: &str = "1.13.1";
-/// Submissions in one batch at most (Judge0's default).
-pub const MAX_BATCH: usize = 20;
+/// Submissions in one batch at most unless configured (Judge0's default).
+pub const DEFAULT_MAX_BATCH: usize = 20;
+/// Judge0's largest `number_of_runs` (its `MAX_NUMBER_OF_RUNS`).
+pub const MAX_NUMBER_OF_RUNS: u32 = 20;
 /// Judge0's longest `command_line_arguments` and `compiler_options`.
 const MAX_OPTION_CHARS: usize = 512;
 
@@ -201,6 +203,18 @@ pub struct Extras {
     /// The submission was posted base64-encoded: its callback is too.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub base64_encoded: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compiler_options: Option<String>,
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub number_of_runs: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn is_one(n: &u32) -> bool {
+    *n == 1
 }
 
 /// A submission Judge0's rules accept: the run, and the rest.
@@ -216,6 +230,14 @@ impl Accepted {
         self.run.code.as_deref().or_else(|| {
             let files = self.run.files.as_ref()?;
             files.first().map(|f| f.content.as_str())
+        })
+    }
+
+    /// The submission's stdin (each run's, when it runs several times).
+    pub fn stdin(&self) -> Option<&str> {
+        self.run.stdin.as_deref().or_else(|| {
+            let tests = self.run.tests.as_ref()?;
+            tests.first().map(|t| t.stdin.as_str())
         })
     }
 
@@ -251,10 +273,12 @@ fn add(errors: &mut Invalid, field: &str, message: impl Into<String>) {
 }
 
 /// Checks a submission's JSON as Judge0 does and makes it a run. `base64`: the text fields
-/// come base64-encoded. Limits above ours are lowered to ours; options Judge0 has and we
-/// do not (`compiler_options`, `enable_network`) are refused as a Judge0 with them
-/// disabled refuses them; the rest of its tuning knobs (`cpu_extra_time`, `stack_limit`,
-/// ...) are accepted and ignored. `callback_hosts`: the hosts a `callback_url` may name.
+/// come base64-encoded. Limits above ours are lowered to ours; `enable_network` is refused
+/// as a Judge0 with networking disabled refuses it; the rest of its tuning knobs
+/// (`cpu_extra_time`, `stack_limit`, ...) are accepted and ignored. `compiler_options`
+/// become the run's `compile_options` (ignored for interpreted languages, as Judge0 does),
+/// and `number_of_runs` above 1 a judged run of that many identical cases (one compile).
+/// `callback_hosts`: the hosts a `callback_url` may name.
 pub fn accept(
     body: &Map<String, Value>,
     base64: bool,
@@ -348,14 +372,23 @@ pub fn accept(
             found
         }
     };
+    let compiler_options = compiler_options.filter(|s| !s.trim().is_empty());
     if compiler_options
-        .as_deref()
-        .is_some_and(|s| !s.trim().is_empty())
+        .as_ref()
+        .is_some_and(|o| o.chars().count() > MAX_OPTION_CHARS)
     {
         add(
             &mut errors,
             "compiler_options",
-            "setting compiler options is not allowed",
+            format!("is too long (maximum is {MAX_OPTION_CHARS} characters)"),
+        );
+    }
+    let compile_options = split_arguments(compiler_options.as_deref().unwrap_or(""));
+    if compile_options.len() > warmrun_api::MAX_ARGS {
+        add(
+            &mut errors,
+            "compiler_options",
+            format!("has more than {} options", warmrun_api::MAX_ARGS),
         );
     }
     let callback_url = callback_url.filter(|s| !s.trim().is_empty());
@@ -417,12 +450,35 @@ pub fn accept(
     let cpu_s = limit("cpu_time_limit", 0.0);
     let wall_s = limit("wall_time_limit", 1.0);
     let memory_kb = limit("memory_limit", 2048.0);
+    let number_of_runs = match number(body, "number_of_runs", &mut errors) {
+        None => 1,
+        Some(n) if n.fract() != 0.0 => {
+            add(&mut errors, "number_of_runs", "must be an integer");
+            1
+        }
+        Some(n) if n < 1.0 => {
+            add(
+                &mut errors,
+                "number_of_runs",
+                "must be greater than or equal to 1",
+            );
+            1
+        }
+        Some(n) if n > MAX_NUMBER_OF_RUNS as f64 => {
+            add(
+                &mut errors,
+                "number_of_runs",
+                format!("must be less than or equal to {MAX_NUMBER_OF_RUNS}"),
+            );
+            1
+        }
+        Some(n) => n as u32,
+    };
     for field in [
         "cpu_extra_time",
         "stack_limit",
         "max_processes_and_or_threads",
         "max_file_size",
-        "number_of_runs",
     ] {
         let _ = number(body, field, &mut errors);
     }
@@ -472,6 +528,8 @@ pub fn accept(
             * 1024,
         callback_url,
         base64_encoded: base64,
+        compiler_options,
+        number_of_runs,
     };
     // With additional files the program is the first, unnamed (main) file of several.
     let (code, files) = if extra_files.is_empty() {
@@ -483,6 +541,18 @@ pub fn accept(
         };
         (None, Some([vec![main], extra_files].concat()))
     };
+    // Judge0 compiles once and runs the program `number_of_runs` times, stopping at the
+    // first run that is not Accepted: judge mode, with Judge0's comparison.
+    let (stdin, tests, stop_on_first_failure) = if number_of_runs > 1 {
+        let case = warmrun_api::TestCase {
+            stdin: stdin.unwrap_or_default(),
+            expected_stdout: extras.expected_output.clone(),
+            args: None,
+        };
+        (None, Some(vec![case; number_of_runs as usize]), true)
+    } else {
+        (stdin, None, false)
+    };
     let run = RunBody {
         language: lang.language.id.to_string(),
         version: None,
@@ -490,7 +560,14 @@ pub fn accept(
         files,
         stdin,
         args,
+        compile_options: if lang.language.compile.is_empty() {
+            Vec::new()
+        } else {
+            compile_options
+        },
         limits,
+        tests,
+        stop_on_first_failure,
         ..RunBody::default()
     };
     if let Err(e) = run.validate() {
@@ -667,6 +744,9 @@ fn seconds(ms: u64) -> String {
 /// How a finished run reads in Judge0's terms (its `isolate_job.rb`: status from how the
 /// program ended, Accepted or Wrong Answer by `expected_output`).
 pub fn judge(result: &RunResultJson, extras: &Extras) -> Outcome {
+    if let Some(tests) = &result.tests {
+        return judge_runs(result, tests, extras);
+    }
     let exit = &result.exit;
     let compile_output = result.compile.as_ref().and_then(|c| {
         if c.verdict == Verdict::TimeLimit {
@@ -767,6 +847,40 @@ pub fn judge(result: &RunResultJson, extras: &Extras) -> Outcome {
         wall_time: Some(seconds(exit.wall_ms)),
         memory: Some(exit.memory_kb),
     }
+}
+
+/// A submission run `number_of_runs` times (judge mode's cases): the last run as Judge0
+/// reports it, with the runs' average times and memory (Judge0 1.13's `isolate_job.rb`).
+fn judge_runs(result: &RunResultJson, tests: &TestsJson, extras: &Extras) -> Outcome {
+    let Some(last) = tests.cases.last() else {
+        // No run happened (a compile error): the run's own fields say why.
+        let single = RunResultJson {
+            tests: None,
+            ..result.clone()
+        };
+        return judge(&single, extras);
+    };
+    let runs = tests.cases.len() as u64;
+    let average = |field: fn(&CaseResultJson) -> u64| {
+        (tests.cases.iter().map(field).sum::<u64>() + runs / 2) / runs
+    };
+    let single = RunResultJson {
+        exit: ExitJson {
+            verdict: last.verdict,
+            exit_code: last.exit_code,
+            signal: last.signal,
+            wall_ms: average(|c| c.wall_ms),
+            cpu_ms: average(|c| c.cpu_ms),
+            memory_kb: average(|c| c.memory_kb),
+            truncated: last.truncated,
+            ..result.exit.clone()
+        },
+        stdout: last.stdout.clone(),
+        stderr: last.stderr.clone(),
+        compile: result.compile.clone(),
+        tests: None,
+    };
+    judge(&single, extras)
 }
 
 /// A submission that could not run (`{code, message}` of a failed row): Judge0's
@@ -902,7 +1016,7 @@ impl View {
                 "source_code" => json!(s.source_code()),
                 "callback_url" => json!(x.callback_url),
                 "language_id" => json!(x.language_id),
-                "stdin" => json!(s.run.stdin),
+                "stdin" => json!(s.stdin()),
                 "expected_output" => json!(x.expected_output),
                 "stdout" => json!(o.stdout),
                 "status_id" => json!(status.id()),
@@ -912,7 +1026,8 @@ impl View {
                 "memory" => json!(o.memory),
                 "stderr" => json!(o.stderr),
                 "token" => json!(self.token),
-                "number_of_runs" => json!(1),
+                "number_of_runs" => json!(x.number_of_runs),
+                "compiler_options" => json!(x.compiler_options),
                 "cpu_time_limit" => json!(decimal(x.cpu_time_limit)),
                 "cpu_extra_time" => json!(decimal(0.0)),
                 "wall_time_limit" => json!(decimal(x.wall_time_limit)),
@@ -1008,6 +1123,8 @@ mod tests {
             memory_limit: 262_144,
             callback_url: None,
             base64_encoded: false,
+            compiler_options: None,
+            number_of_runs: 1,
         }
     }
 
@@ -1237,10 +1354,11 @@ mod tests {
         assert_eq!(e.len(), 3, "{e:?}");
         let e = errors(
             json!({"source_code": "x", "language_id": 71, "callback_url": "http://x",
-                   "additional_files": "%%", "compiler_options": "-O3"}),
+                   "additional_files": "%%", "number_of_runs": 21}),
             false,
         );
         assert_eq!(e.len(), 3, "{e:?}");
+        assert!(e["number_of_runs"][0].contains("20"), "{e:?}");
         assert!(e["callback_url"][0].contains("not allowed"), "{e:?}");
         assert!(e["additional_files"][0].contains("base64"), "{e:?}");
         for bad in [
@@ -1254,6 +1372,67 @@ mod tests {
             );
             assert!(e.contains_key("callback_url"), "{bad}: {e:?}");
         }
+    }
+
+    #[test]
+    fn compiler_options_and_number_of_runs_shape_the_run() {
+        let c = catalog();
+        let accept = |v: Value| accept(&body(v), false, &c, &MAX, &[]).unwrap();
+        let sub = accept(json!({"source_code": "int main(){}", "language_id": 50,
+                                "compiler_options": "-O0 -DNAME='a b'", "stdin": "in",
+                                "number_of_runs": 3, "expected_output": "x"}));
+        assert_eq!(sub.run.compile_options, ["-O0", "-DNAME=a b"]);
+        assert_eq!(
+            sub.extras.compiler_options.as_deref(),
+            Some("-O0 -DNAME='a b'")
+        );
+        assert_eq!(sub.run.stdin, None);
+        assert_eq!(sub.stdin(), Some("in"));
+        let tests = sub.run.tests.as_ref().unwrap();
+        assert_eq!(tests.len(), 3);
+        assert_eq!(tests[2].expected_stdout.as_deref(), Some("x"));
+        assert!(sub.run.stop_on_first_failure);
+        assert_eq!(Accepted::from_stored(&sub.stored()).unwrap(), sub);
+        // Judge0 ignores compiler options where there is no compiler.
+        let py = accept(json!({"source_code": "print(1)", "language_id": 71,
+                               "compiler_options": "-O"}));
+        assert!(py.run.compile_options.is_empty());
+        assert!(py.run.tests.is_none());
+    }
+
+    #[test]
+    fn several_runs_read_as_their_average() {
+        let mut r = result(Verdict::Ok, Some(0), None, "");
+        let case = |i: usize, cpu: u64, verdict: Verdict| CaseResultJson {
+            index: i,
+            verdict,
+            exit_code: Some(0),
+            signal: None,
+            wall_ms: cpu * 2,
+            cpu_ms: cpu,
+            memory_kb: 1000 * cpu,
+            truncated: false,
+            stdout: format!("{i}\n"),
+            stderr: String::new(),
+        };
+        r.tests = Some(TestsJson {
+            cases: vec![
+                case(0, 10, Verdict::Accepted),
+                case(1, 20, Verdict::WrongAnswer),
+            ],
+            summary: warmrun_api::TestSummaryJson {
+                passed: 1,
+                total: 3,
+                run: 2,
+                first_failure: Some(1),
+            },
+        });
+        let o = judge(&r, &extras(Some("0")));
+        assert_eq!(o.status, Some(Status::WrongAnswer));
+        assert_eq!(o.stdout.as_deref(), Some("1\n"));
+        assert_eq!(o.time.as_deref(), Some("0.015"));
+        assert_eq!(o.wall_time.as_deref(), Some("0.030"));
+        assert_eq!(o.memory, Some(15_000));
     }
 
     #[test]
