@@ -89,6 +89,7 @@ const CASES: &[(&str, &str, &str)] = &[
 
 #[test]
 fn every_formatter_formats() {
+    server(); // started outside the runtime (it blocks on it)
     rt().block_on(async {
         for (language, code, want) in CASES {
             let (status, body) = format(language, code).await;
@@ -106,6 +107,7 @@ fn every_formatter_formats() {
 
 #[test]
 fn a_syntax_error_is_the_formatters_own_message() {
+    server(); // started outside the runtime (it blocks on it)
     rt().block_on(async {
         for (language, code, said) in [
             ("python", "def f(:\n    pass\n", "Cannot parse"),
@@ -132,6 +134,7 @@ fn a_syntax_error_is_the_formatters_own_message() {
 
 #[test]
 fn unknown_languages_and_languages_without_a_formatter_are_400() {
+    server(); // started outside the runtime (it blocks on it)
     rt().block_on(async {
         let (status, body) = format("cobol-85", "x").await;
         assert_eq!(status, 400, "{body}");
@@ -153,6 +156,7 @@ fn unknown_languages_and_languages_without_a_formatter_are_400() {
 
 #[test]
 fn languages_name_their_formatter() {
+    server(); // started outside the runtime (it blocks on it)
     rt().block_on(async {
         let langs: Value = reqwest::get(server().url("/api/v1/languages"))
             .await
