@@ -504,7 +504,10 @@ mod tests {
             format_error_message(400, none),
             "Could not format: lua has no formatter (HTTP 400)."
         );
-        assert_eq!(format_error_message(502, ""), "Could not format (HTTP 502).");
+        assert_eq!(
+            format_error_message(502, ""),
+            "Could not format (HTTP 502)."
+        );
     }
 
     #[test]

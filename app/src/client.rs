@@ -2,9 +2,10 @@
 //! the WebSocket API, sharing and loading snippets. Compiled for wasm32 only.
 
 use crate::api::{
-    format_error_message, frame_json, http_url, FormatRequest, FormatResponse, output_to_share, parse_server_frame, pick_language, push_capped,
-    run_frame, share_error_message, ws_url, ClientFrame, Created, Language, LastRun, NewSnippet,
-    ServerFrame, Snippet, SnippetOutput, Verdict, MAX_KEPT_OUTPUT,
+    format_error_message, frame_json, http_url, output_to_share, parse_server_frame, pick_language,
+    push_capped, run_frame, share_error_message, ws_url, ClientFrame, Created, FormatRequest,
+    FormatResponse, Language, LastRun, NewSnippet, ServerFrame, Snippet, SnippetOutput, Verdict,
+    MAX_KEPT_OUTPUT,
 };
 use crate::playground::{Capture, Phase, Session, ShareState, SnippetLoad};
 use crate::terminal::InputMode;
@@ -302,7 +303,10 @@ pub fn format(s: Session) {
             )),
         };
         // A formatting message goes once the code formats; other messages stay.
-        let stale = |m: &Option<String>| m.as_ref().is_some_and(|m| m.starts_with("Could not format"));
+        let stale = |m: &Option<String>| {
+            m.as_ref()
+                .is_some_and(|m| m.starts_with("Could not format"))
+        };
         if failed.is_some() || s.message.with_untracked(stale) {
             s.message.try_set(failed);
         }

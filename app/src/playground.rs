@@ -336,7 +336,10 @@ pub fn Playground(
     #[cfg(target_arch = "wasm32")]
     {
         let keys = window_event_listener(leptos::ev::keydown, move |ev| {
-            if ev.shift_key() && ev.alt_key() && !ev.ctrl_key() && !ev.meta_key()
+            if ev.shift_key()
+                && ev.alt_key()
+                && !ev.ctrl_key()
+                && !ev.meta_key()
                 && ev.code() == "KeyF"
             {
                 ev.prevent_default();

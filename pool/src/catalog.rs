@@ -578,7 +578,11 @@ mod tests {
         assert_eq!(by(&catalog, "cpp").as_deref(), Some("cpp-clang"));
         assert_eq!(by(&catalog, "java"), None);
         catalog.languages.retain(|l| l.id.as_str() != "c-clang");
-        assert_eq!(by(&catalog, "c"), None, "format_in a language that is not there");
+        assert_eq!(
+            by(&catalog, "c"),
+            None,
+            "format_in a language that is not there"
+        );
         let both = language_with("format = [\"f\"]\nformat_in = \"y\"");
         assert!(Catalog::parse(&both).is_err());
     }

@@ -47,7 +47,11 @@ async fn format(language: &str, code: &str) -> (u16, Value) {
 
 /// Untidy code and what each formatter makes of it.
 const CASES: &[(&str, &str, &str)] = &[
-    ("python", "x=[1,2 ,3]\nif x :print( x)\n", "x = [1, 2, 3]\nif x:\n    print(x)\n"),
+    (
+        "python",
+        "x=[1,2 ,3]\nif x :print( x)\n",
+        "x = [1, 2, 3]\nif x:\n    print(x)\n",
+    ),
     (
         "rust",
         "fn main(){let x=1;println!(\"{}\",x);}\n",
@@ -78,11 +82,7 @@ const CASES: &[(&str, &str, &str)] = &[
         "const x={a:1,b:2}\nconsole.log( x )\n",
         "const x = { a: 1, b: 2 };\nconsole.log(x);\n",
     ),
-    (
-        "typescript",
-        "const x:number=1\n",
-        "const x: number = 1;\n",
-    ),
+    ("typescript", "const x:number=1\n", "const x: number = 1;\n"),
     // An older version uses its newest's formatter.
     ("python-3.11", "print( 1 )\n", "print(1)\n"),
 ];
@@ -100,7 +100,10 @@ fn every_formatter_formats() {
             let (status, again) = format(language, &body["code"].as_str().unwrap()).await;
             assert_eq!(status, 200, "{language}: {again}");
             assert_eq!(again["code"], *want, "{language}: formatting is stable");
-            eprintln!("{language}: formatted again in {} ms", t.elapsed().as_millis());
+            eprintln!(
+                "{language}: formatted again in {} ms",
+                t.elapsed().as_millis()
+            );
         }
     });
 }
