@@ -283,8 +283,8 @@ fn confirm_discard() -> bool {
 /// menu (the language's example programs; asks before it replaces edited code), a
 /// [`CodeEditor`], a [`Terminal`] where the program's output appears and where typing
 /// feeds its stdin, Run / Stop / Format (languages with a formatter; Shift+Alt+F) / Clear /
-/// Share buttons and a status line (verdict, exit
-/// code, time, memory; the queue position while queued).
+/// Share buttons and a status line (verdict, exit code, time, memory; the queue position
+/// while queued).
 ///
 /// ```ignore
 /// view! { <Playground language="go" height="480px" server_url="https://play.example.com"/> }
