@@ -97,7 +97,7 @@ fn every_formatter_formats() {
             assert_eq!(body["code"], *want, "{language}: {body}");
             // Warm latency: the same again (a reset container of the same pool).
             let t = Instant::now();
-            let (status, again) = format(language, &body["code"].as_str().unwrap()).await;
+            let (status, again) = format(language, body["code"].as_str().unwrap()).await;
             assert_eq!(status, 200, "{language}: {again}");
             assert_eq!(again["code"], *want, "{language}: formatting is stable");
             eprintln!(
