@@ -78,6 +78,7 @@ done
 
 # ---------------------------------------------------------------- content tags
 hash12() { sha256sum | cut -c1-12; }
+npm_of() { [ -f "$RECIPES/$1/npm" ] && sed 's/#.*//' "$RECIPES/$1/npm" | tr -s ' \t' '\n\n' | sed '/^$/d' | sort -u; }
 pkgs_of() { sed 's/#.*//' "$RECIPES/$1/packages" | tr -s ' \t' '\n\n' | sed '/^$/d' | sort -u; }
 suite_of() {
   local s=""
@@ -94,6 +95,7 @@ lang_tag() {
     echo "warmrun-lang build=$BUILD_VERSION base=$(base_tag "$(suite_of "$1")") id=$1"
     pkgs_of "$1"
     [ -f "$RECIPES/$1/setup.sh" ] && sha256sum <"$RECIPES/$1/setup.sh"
+    [ -f "$RECIPES/$1/npm" ] && npm_of "$1"
     true
   } | hash12
 }
@@ -112,6 +114,8 @@ docker info >/dev/null 2>&1 || die "docker engine not answering: run scripts/set
 need=()
 command -v debootstrap >/dev/null || need+=(debootstrap debian-archive-keyring)
 command -v python3 >/dev/null || need+=(python3)
+# Recipes with an images/<id>/npm file install those packages with the host's npm.
+if ls "$RECIPES"/*/npm >/dev/null 2>&1 && ! command -v npm >/dev/null; then need+=(nodejs npm); fi
 if [ ${#need[@]} -gt 0 ]; then
   say "installing host tools: ${need[*]}"
   apt-get update -qq
@@ -260,6 +264,24 @@ build_lang() {
     umount "$root/etc/apt/sources.list"
     grep -E '^(Need to get|After this operation)' "$dir/apt.log" | sed "s/^/[$id] /" || true
   fi
+  local npms
+  mapfile -t npms < <(npm_of "$id" || true)
+  if [ ${#npms[@]} -gt 0 ]; then
+    # npm runs on the host (the chroot has node but no npm); the packages are pinned in
+    # images/<id>/npm and their commands linked into /usr/local/bin.
+    command -v npm >/dev/null || die "$id: npm missing on the build host (apt-get install npm)"
+    say "$id: npm install ${npms[*]}"
+    local npm_dir="$root/usr/local/lib/warmrun-npm"
+    mkdir -p "$npm_dir"
+    npm install --prefix "$npm_dir" --no-audit --no-fund --no-save --omit=dev "${npms[@]}" \
+      >"$dir/npm.log" 2>&1 || { tail -40 "$dir/npm.log" >&2; die "$id: npm install failed"; }
+    local bin
+    mkdir -p "$root/usr/local/bin"
+    for bin in "$npm_dir"/node_modules/.bin/*; do
+      [ -e "$bin" ] && ln -sf "/usr/local/lib/warmrun-npm/node_modules/.bin/${bin##*/}" "$root/usr/local/bin/${bin##*/}"
+    done
+    chmod -R a+rX,go-w "$npm_dir"
+  fi
   if [ -f "$RECIPES/$id/setup.sh" ]; then
     say "$id: running images/$id/setup.sh"
     install -m 0755 "$RECIPES/$id/setup.sh" "$root/tmp/warmrun-setup.sh"
@@ -306,7 +328,7 @@ for id in "${WANT[@]}"; do
   if img_exists "$img"; then
     say "$id: $img exists, skipping"
     RESULT[$id]="exists"
-  elif [ -z "$(pkgs_of "$id")" ] && [ ! -f "$RECIPES/$id/setup.sh" ]; then
+  elif [ -z "$(pkgs_of "$id")" ] && [ ! -f "$RECIPES/$id/setup.sh" ] && [ ! -f "$RECIPES/$id/npm" ]; then
     say "$id: no packages beyond the base; tagging $BASE_IMG as $img"
     docker tag "$BASE_IMG" "$img"
     RESULT[$id]="= base"

@@ -30,6 +30,10 @@ pub struct Language {
     pub examples: Vec<Example>,
     /// Default limits of a run.
     pub limits: Limits,
+    /// The formatter's name (`black`, `rustfmt`, …) when `POST /api/v1/format` formats this
+    /// language; absent when it has none (and in older servers' answers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub formatter: Option<String>,
 }
 
 /// A named program to start from (the playground's Examples menu).

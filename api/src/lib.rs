@@ -7,6 +7,7 @@
 //! types and the core's (`pool`) in `server/src/wire.rs`.
 
 pub mod error;
+pub mod format;
 pub mod frames;
 pub mod judge;
 pub mod languages;
@@ -16,6 +17,7 @@ pub mod stats;
 pub mod verdict;
 
 pub use error::{ErrorBody, ErrorDetail};
+pub use format::{FormatRequest, FormatResponse};
 pub use frames::{ClientFrame, RunFrame, ServerFrame};
 pub use judge::{
     CaseResultJson, Comparison, TestCase, TestSummaryJson, TestsJson, CASE_OUTPUT_CAP,

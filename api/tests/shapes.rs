@@ -364,6 +364,7 @@ fn stats_and_languages() {
             compile_wall_ms: 30000,
             idle_ms: 300000,
         },
+        formatter: None,
     };
     assert_eq!(
         to_json(&lang),

@@ -3,8 +3,8 @@
 //! statistics line. Pure functions, so they are tested on the host.
 
 pub use warmrun_api::{
-    ClientFrame, CompileJson, Created, ErrorBody, ExitJson, Language, NewSnippet, RunBody,
-    RunFrame, ServerFrame, Snippet, SnippetOutput, Stats, Verdict,
+    ClientFrame, CompileJson, Created, ErrorBody, ExitJson, FormatRequest, FormatResponse,
+    Language, NewSnippet, RunBody, RunFrame, ServerFrame, Snippet, SnippetOutput, Stats, Verdict,
 };
 
 /// The `run` frame for one file of `code`, on a terminal when `tty`.
@@ -188,6 +188,20 @@ pub fn share_error_message(status: u16, body: &str) -> String {
         (400, "unknown_language") => format!("This language can't be shared{detail}."),
         _ if !message.is_empty() => format!("Could not share: {message} (HTTP {status})."),
         _ => format!("Could not share (HTTP {status})."),
+    }
+}
+
+/// What to tell the user when formatting failed with HTTP `status`: a formatter's refusal
+/// (`format_error`, e.g. a syntax error) in its own words.
+pub fn format_error_message(status: u16, body: &str) -> String {
+    let (code, message) = parse_api_error(body).unwrap_or_default();
+    match (status, code.as_str()) {
+        (422, _) | (_, "format_error") if !message.is_empty() => {
+            format!("Could not format: {message}")
+        }
+        (429, _) | (_, "rate_limited") => "Too many requests just now; try again soon.".into(),
+        _ if !message.is_empty() => format!("Could not format: {message} (HTTP {status})."),
+        _ => format!("Could not format (HTTP {status})."),
     }
 }
 
@@ -476,6 +490,24 @@ mod tests {
         assert_eq!(pick_language(&cat, None).unwrap().id, "python");
         assert_eq!(pick_language(&cat[..1], None).unwrap().id, "c");
         assert!(pick_language(&[], None).is_none());
+    }
+
+    #[test]
+    fn format_errors() {
+        let refused = r#"{"error":{"code":"format_error","message":"error: cannot format -: Cannot parse: 1:6"}}"#;
+        assert_eq!(
+            format_error_message(422, refused),
+            "Could not format: error: cannot format -: Cannot parse: 1:6"
+        );
+        let none = r#"{"error":{"code":"no_formatter","message":"lua has no formatter"}}"#;
+        assert_eq!(
+            format_error_message(400, none),
+            "Could not format: lua has no formatter (HTTP 400)."
+        );
+        assert_eq!(
+            format_error_message(502, ""),
+            "Could not format (HTTP 502)."
+        );
     }
 
     #[test]

@@ -2,9 +2,10 @@
 //! the WebSocket API, sharing and loading snippets. Compiled for wasm32 only.
 
 use crate::api::{
-    frame_json, http_url, output_to_share, parse_server_frame, pick_language, push_capped,
-    run_frame, share_error_message, ws_url, ClientFrame, Created, Language, LastRun, NewSnippet,
-    ServerFrame, Snippet, SnippetOutput, Verdict, MAX_KEPT_OUTPUT,
+    format_error_message, frame_json, http_url, output_to_share, parse_server_frame, pick_language,
+    push_capped, run_frame, share_error_message, ws_url, ClientFrame, Created, FormatRequest,
+    FormatResponse, Language, LastRun, NewSnippet, ServerFrame, Snippet, SnippetOutput, Verdict,
+    MAX_KEPT_OUTPUT,
 };
 use crate::playground::{Capture, Phase, Session, ShareState, SnippetLoad};
 use crate::terminal::InputMode;
@@ -261,6 +262,55 @@ pub fn share(s: Session) {
             )),
         };
         s.share.try_set(state);
+    });
+}
+
+/// Formats the editor's code with the language's formatter (`POST /api/v1/format`) and
+/// puts the result into the editor (the editor keeps the cursor's line and column). Code
+/// edited while the formatter worked is left alone; a formatter's refusal (a syntax error)
+/// shows in the status line in its own words.
+pub fn format(s: Session) {
+    if s.formatting.get_untracked() {
+        return;
+    }
+    let language = s.lang.get_untracked();
+    let code = s.code.get_untracked();
+    if language.is_empty() || code.trim().is_empty() {
+        return;
+    }
+    let body = serde_json::to_string(&FormatRequest {
+        language,
+        version: None,
+        code: code.clone(),
+    })
+    .expect("a format request always serializes");
+    s.formatting.set(true);
+    leptos::task::spawn_local(async move {
+        let url = http_url(&s.server_url.get_value(), &origin(), "/api/v1/format");
+        let failed = match fetch_text(&url, Some(&body)).await {
+            Ok((200, text)) => match serde_json::from_str::<FormatResponse>(&text) {
+                Ok(done) => {
+                    if s.code.try_get_untracked().as_deref() == Some(code.as_str()) {
+                        s.code.try_set(done.code);
+                    }
+                    None
+                }
+                Err(e) => Some(format!("Could not format: unexpected answer ({e}).")),
+            },
+            Ok((status, text)) => Some(format_error_message(status, &text)),
+            Err(e) => Some(format!(
+                "Could not format: the server could not be reached ({e})."
+            )),
+        };
+        // A formatting message goes once the code formats; other messages stay.
+        let stale = |m: &Option<String>| {
+            m.as_ref()
+                .is_some_and(|m| m.starts_with("Could not format"))
+        };
+        if failed.is_some() || s.message.with_untracked(stale) {
+            s.message.try_set(failed);
+        }
+        s.formatting.try_set(false);
     });
 }
 

@@ -113,6 +113,8 @@ pub(crate) struct Session {
     pub snippet: RwSignal<SnippetLoad>,
     /// A snippet's saved output, while the terminal shows it.
     pub saved: RwSignal<Option<SnippetOutput>>,
+    /// A format request is under way.
+    pub formatting: RwSignal<bool>,
 }
 
 impl Session {
@@ -143,6 +145,7 @@ impl Session {
             snippet_id: StoredValue::new(snippet_id),
             snippet: RwSignal::new(snippet),
             saved: RwSignal::new(None),
+            formatting: RwSignal::new(false),
         }
     }
 
@@ -236,6 +239,22 @@ impl Session {
         }
     }
 
+    /// Whether the current language has a formatter (the catalog names it).
+    pub fn has_formatter(&self) -> bool {
+        let lang = self.lang.get();
+        self.languages.with(|ls| {
+            ls.iter()
+                .find(|l| l.id == lang)
+                .is_some_and(|l| l.formatter.is_some())
+        })
+    }
+
+    /// Formats the editor's code with the language's formatter.
+    pub fn format(&self) {
+        #[cfg(target_arch = "wasm32")]
+        crate::client::format(*self);
+    }
+
     /// Saves the code as a snippet and copies its link.
     pub fn share(&self) {
         #[cfg(target_arch = "wasm32")]
@@ -263,8 +282,9 @@ fn confirm_discard() -> bool {
 /// The whole playground: a language picker (from `GET /api/v1/languages`), an Examples
 /// menu (the language's example programs; asks before it replaces edited code), a
 /// [`CodeEditor`], a [`Terminal`] where the program's output appears and where typing
-/// feeds its stdin, Run / Stop / Clear / Share buttons and a status line (verdict, exit
-/// code, time, memory; the queue position while queued).
+/// feeds its stdin, Run / Stop / Format (languages with a formatter; Shift+Alt+F) / Clear /
+/// Share buttons and a status line (verdict, exit code, time, memory; the queue position
+/// while queued).
 ///
 /// ```ignore
 /// view! { <Playground language="go" height="480px" server_url="https://play.example.com"/> }
@@ -311,6 +331,25 @@ pub fn Playground(
     }
 
     let on_run = Callback::new(move |_| s.run());
+    // Shift+Alt+F formats, wherever the focus is (`code`: the key, whatever the layout
+    // makes of it with Alt held).
+    #[cfg(target_arch = "wasm32")]
+    {
+        let keys = window_event_listener(leptos::ev::keydown, move |ev| {
+            if ev.shift_key()
+                && ev.alt_key()
+                && !ev.ctrl_key()
+                && !ev.meta_key()
+                && ev.code() == "KeyF"
+            {
+                ev.prevent_default();
+                if !read_only && s.has_formatter() {
+                    s.format();
+                }
+            }
+        });
+        on_cleanup(move || keys.remove());
+    }
     let busy = move || s.phase.get().is_busy();
     let loading = move || s.snippet.with(|l| *l == SnippetLoad::Loading);
     let style = height.map(|h| format!("--wr-height:{h}"));
@@ -415,6 +454,16 @@ pub fn Playground(
                 >
                     "■ Stop"
                 </button>
+                <Show when=move || !read_only && s.has_formatter()>
+                    <button
+                        class="wr-format"
+                        title="Format the code (Shift+Alt+F)"
+                        disabled=move || loading() || s.formatting.get()
+                        on:click=move |_| s.format()
+                    >
+                        {move || if s.formatting.get() { "Formatting…" } else { "Format" }}
+                    </button>
+                </Show>
                 <button class="wr-clear" title="Clear the output" on:click=move |_| s.clear()>
                     "Clear"
                 </button>

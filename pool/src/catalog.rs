@@ -124,6 +124,15 @@ pub struct Language {
     /// its start-up.
     #[serde(default)]
     pub zygote: Option<agent::ZygoteKind>,
+    /// The formatter: a command that reads the source on stdin and writes it formatted on
+    /// stdout (`["black", "-q", "-"]`); it runs in a container of this language like a run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub format: Vec<String>,
+    /// Formats with another language's `format`, in that language's containers (`c` uses
+    /// `c-clang`'s clang-format rather than carry LLVM in the gcc image). Ignored when that
+    /// language is not in the catalog, see [`Catalog::formatter`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format_in: Option<LanguageId>,
     /// Programs to start from, in menu order; the first (`hello`: prompts for a name and
     /// greets it) is the one shown at start, see [`Language::example`].
     #[serde(default)]
@@ -265,6 +274,16 @@ impl Catalog {
                     )));
                 }
             }
+            if lang.format.first().is_some_and(|c| c.trim().is_empty()) {
+                return Err(PoolError::Config(format!(
+                    "catalog: {id} has a format command without a program"
+                )));
+            }
+            if !lang.format.is_empty() && lang.format_in.is_some() {
+                return Err(PoolError::Config(format!(
+                    "catalog: {id} sets both `format` and `format_in`"
+                )));
+            }
             if lang.pool.max == 0 || lang.pool.min_idle > lang.pool.max {
                 return Err(PoolError::Config(format!(
                     "catalog: {id} needs 0 <= min_idle <= max and max >= 1"
@@ -328,6 +347,21 @@ impl Catalog {
                 version: version.to_string(),
                 available: versions.iter().map(|l| l.version.clone()).collect(),
             })
+    }
+
+    /// The entry whose `format` command formats `lang`'s code, in whose containers it runs:
+    /// `lang` itself if it has one, else its `format_in` language, else (an older version)
+    /// its newest version's formatter. `None`: the language has no formatter.
+    pub fn formatter<'a>(&'a self, lang: &'a Language) -> Option<&'a Language> {
+        if !lang.format.is_empty() {
+            return Some(lang);
+        }
+        let by_id = |id: &LanguageId| self.languages.iter().find(|l| l.id == *id);
+        if let Some(other) = lang.format_in.as_ref().and_then(by_id) {
+            return (!other.format.is_empty()).then_some(other);
+        }
+        let newest = lang.version_of.as_ref().and_then(by_id)?;
+        self.formatter(newest)
     }
 
     /// Looks a language up by id or alias.
@@ -526,6 +560,31 @@ mod tests {
         }
         let again = Catalog::parse(&toml::to_string(&catalog).unwrap()).unwrap();
         assert_eq!(again, catalog);
+    }
+
+    /// Formatters: a language's own, another's by `format_in` (none when that one is not in
+    /// the catalog), and an older version's newest's.
+    #[test]
+    fn formatters_resolve() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../images/languages.toml");
+        let mut catalog = Catalog::load(&path).unwrap();
+        let by = |c: &Catalog, id: &str| {
+            let lang = c.find(id).unwrap();
+            c.formatter(lang).map(|f| f.id.to_string())
+        };
+        assert_eq!(by(&catalog, "python").as_deref(), Some("python"));
+        assert_eq!(by(&catalog, "python-3.11").as_deref(), Some("python"));
+        assert_eq!(by(&catalog, "c").as_deref(), Some("c-clang"));
+        assert_eq!(by(&catalog, "cpp").as_deref(), Some("cpp-clang"));
+        assert_eq!(by(&catalog, "java"), None);
+        catalog.languages.retain(|l| l.id.as_str() != "c-clang");
+        assert_eq!(
+            by(&catalog, "c"),
+            None,
+            "format_in a language that is not there"
+        );
+        let both = language_with("format = [\"f\"]\nformat_in = \"y\"");
+        assert!(Catalog::parse(&both).is_err());
     }
 
     /// A catalog without `idle_ms` gets the default; one with it keeps its value.

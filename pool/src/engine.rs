@@ -277,6 +277,14 @@ impl Engine {
             ));
         }
         let prepared = self.prepare(req)?;
+        self.start_prepared(prepared, on_position).await
+    }
+
+    async fn start_prepared(
+        &self,
+        prepared: run::Prepared,
+        on_position: &mut (dyn FnMut(usize) + Send),
+    ) -> Result<RunHandle, PoolError> {
         let asked = Instant::now();
         let lease = self.lease(&prepared.language, on_position).await?;
         let (events_tx, events) = mpsc::channel(256);
@@ -294,6 +302,31 @@ impl Engine {
             .instrument(span),
         );
         Ok(RunHandle { events, controls })
+    }
+
+    /// Formats `code` of the language `name` (at `version`, `None`: the newest) with its
+    /// formatter (see [`Catalog::formatter`]), run in a leased container of the formatter's
+    /// language like any run and reset afterwards. `FormatError` carries the formatter's
+    /// own message when it refuses the code.
+    pub async fn format(
+        &self,
+        name: &str,
+        version: Option<&str>,
+        code: &str,
+    ) -> Result<String, PoolError> {
+        let lang = self.language_at(name, version)?;
+        let formatter = self
+            .inner
+            .catalog
+            .formatter(lang)
+            .ok_or_else(|| PoolError::NoFormatter(lang.id.to_string()))?;
+        let req = crate::format::request(formatter, code, &self.inner.config);
+        let mut prepared = run::prepare(formatter, &self.inner.config, req)?;
+        // No compile step: the formatter reads the source, it does not build it.
+        prepared.spec.compile = Vec::new();
+        prepared.spec.run = formatter.format.clone();
+        let handle = self.start_prepared(prepared, &mut |_| {}).await?;
+        crate::format::formatted(handle.collect().await)
     }
 
     /// Runs to completion and collects the output (stdin closed after `req.stdin`).

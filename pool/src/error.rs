@@ -30,6 +30,13 @@ pub enum PoolError {
     /// The engine is shutting down.
     #[error("the engine is shutting down")]
     ShuttingDown,
+    /// The language (at that version) has no formatter.
+    #[error("{0} has no formatter")]
+    NoFormatter(String),
+    /// The formatter refused the code (its own message, e.g. a syntax error), or ran into a
+    /// limit on it.
+    #[error("{0}")]
+    FormatError(String),
     /// Docker refused or failed.
     #[error("docker: {0}")]
     Docker(#[from] bollard::errors::Error),

@@ -15,6 +15,7 @@ pub mod container;
 pub mod docker;
 pub mod engine;
 pub mod error;
+pub mod format;
 mod janitor;
 pub mod judge;
 pub mod lease;

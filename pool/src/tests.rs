@@ -32,6 +32,8 @@ fn language(id: &str, min_idle: usize, max: usize) -> Language {
         aliases: vec![],
         version_of: None,
         zygote: None,
+        format: vec![],
+        format_in: None,
         examples: vec![],
         legacy_example: String::new(),
         limits: Limits {

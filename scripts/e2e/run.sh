@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/e2e/run.sh — the playground's browser end-to-end tests, in one command:
-# playground.test.mjs (editor, terminal, runs, /embed) and snippets.test.mjs (Share,
-# /s/{id}, footer statistics).
+# playground.test.mjs (editor, terminal, runs, /embed), snippets.test.mjs (Share,
+# /s/{id}, footer statistics) and format.test.mjs (Format button, Shift+Alt+F).
 #
 #   bash scripts/e2e/run.sh                      starts its own server (debug build) on
 #                                                ${WARMRUN_E2E_LISTEN:-127.0.0.1:18080}
@@ -78,4 +78,5 @@ fi
 
 say "testing $WARMRUN_URL (screenshots: $WARMRUN_ARTIFACTS)"
 # One file at a time: they share the server and the machine.
-node --test --test-concurrency=1 "$E2E/playground.test.mjs" "$E2E/snippets.test.mjs"
+node --test --test-concurrency=1 "$E2E/playground.test.mjs" "$E2E/snippets.test.mjs" \
+  "$E2E/format.test.mjs"

@@ -79,6 +79,12 @@ impl From<PoolError> for ApiError {
             PoolError::UnknownVersion { .. } => {
                 ApiError::new(StatusCode::BAD_REQUEST, "unknown_version", msg)
             }
+            PoolError::NoFormatter(_) => {
+                ApiError::new(StatusCode::BAD_REQUEST, "no_formatter", msg)
+            }
+            PoolError::FormatError(_) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "format_error", msg)
+            }
             PoolError::QueueFull(_) => ApiError {
                 retry_after_s: Some(1),
                 ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "queue_full", msg)

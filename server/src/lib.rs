@@ -158,6 +158,7 @@ fn api_routes(state: SharedState) -> Router {
         .route("/api/v1/openapi.json", get(api::openapi::spec))
         .route("/api/v1/languages", get(api::languages::list))
         .route("/api/v1/runs", post(api::runs::create))
+        .route("/api/v1/format", post(api::format::format))
         .route("/api/v1/submissions", post(api::submissions::create))
         .route("/api/v1/submissions/{id}", get(api::submissions::get))
         .route("/api/v1/ws", get(api::ws::upgrade))

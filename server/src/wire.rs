@@ -135,6 +135,7 @@ impl ToApi for pool::Language {
             example: self.example().to_owned(),
             examples: self.examples.iter().map(ToApi::to_api).collect(),
             limits: self.limits.to_api(),
+            formatter: None,
         }
     }
 }

@@ -155,10 +155,20 @@ export async function createEditor(parent, doc, language, readOnly, onChange, on
   return {
     view,
     getDoc: () => view.state.doc.toString(),
+    // Replaces the whole text; the cursor keeps its line and column where the new text
+    // has them (formatting moves code around a little, not far).
     setDoc(text) {
       text = String(text);
-      if (text === view.state.doc.toString()) return;
-      view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text } });
+      const old = view.state.doc;
+      if (text === old.toString()) return;
+      const head = view.state.selection.main.head;
+      const line = old.lineAt(head);
+      const column = head - line.from;
+      const changes = { from: 0, to: old.length, insert: text };
+      const next = view.state.update({ changes }).state.doc;
+      const at = next.line(Math.min(line.number, next.lines));
+      const anchor = at.from + Math.min(column, at.length);
+      view.dispatch({ changes, selection: { anchor } });
     },
     setLanguage(id) {
       const want = (current = String(id));

@@ -8,13 +8,20 @@ use warmrun_api::Language;
 
 /// Lists the catalog in its order.
 pub async fn list(State(state): State<SharedState>) -> Json<Vec<Language>> {
+    let catalog = state.engine.catalog();
     Json(
-        state
-            .engine
-            .catalog()
+        catalog
             .languages
             .iter()
-            .map(ToApi::to_api)
+            .map(|l| Language {
+                // Which formatter (if any) is a catalog-wide question: `format_in` and
+                // older versions borrow another entry's.
+                formatter: catalog
+                    .formatter(l)
+                    .and_then(|f| f.format.first())
+                    .map(|program| program.rsplit('/').next().unwrap_or(program).to_string()),
+                ..l.to_api()
+            })
             .collect(),
     )
 }

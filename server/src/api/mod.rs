@@ -1,5 +1,6 @@
 //! The HTTP routes; handlers stay thin and leave the work to `pool`.
 
+pub mod format;
 pub mod health;
 pub mod judge0;
 pub mod languages;
