@@ -3,7 +3,7 @@
 //! statistics line. Pure functions, so they are tested on the host.
 
 pub use warmrun_api::{
-    ClientFrame, CompileJson, Created, ErrorBody, ExitJson, Language, NewSnippet, RunBody,
+    Artifact, ClientFrame, CompileJson, Created, ErrorBody, ExitJson, Language, NewSnippet, RunBody,
     RunFrame, ServerFrame, Snippet, SnippetOutput, Stats, Verdict,
 };
 

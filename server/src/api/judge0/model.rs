@@ -989,11 +989,13 @@ mod tests {
                 truncated: false,
                 lease: LeaseKind::Warm,
                 total_ms: 1300,
+                artifacts_truncated: false,
             },
             stdout: out.into(),
             stderr: "err".into(),
             compile: None,
             tests: None,
+            artifacts: Vec::new(),
         }
     }
 
