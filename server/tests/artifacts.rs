@@ -61,6 +61,7 @@ fn png_size(bytes: &[u8]) -> (u32, u32) {
 
 #[test]
 fn a_matplotlib_plot_comes_back_as_a_png() {
+    server(); // started outside the runtime it blocks on
     rt().block_on(async {
         let body = run(r#"
 import matplotlib.pyplot as plt
@@ -97,6 +98,7 @@ print("plotted")
 
 #[test]
 fn the_bounds_hold_and_say_so() {
+    server(); // started outside the runtime it blocks on
     rt().block_on(async {
         // More files than allowed: the first three by name, and the cut is reported.
         let body = run(r#"
@@ -145,6 +147,7 @@ open("/workspace/output/b", "wb").write(b"2" * {half})
 
 #[test]
 fn links_and_special_files_are_not_followed() {
+    server(); // started outside the runtime it blocks on
     rt().block_on(async {
         // Links to files outside (and inside) the sandbox, a hard link is a plain file of
         // the workspace, a pipe nobody writes, a sub-directory: only regular files come back.
@@ -181,6 +184,7 @@ print(len(os.listdir("/workspace/output")) > 0)
 
 #[test]
 fn the_next_run_starts_with_an_empty_output_directory() {
+    server(); // started outside the runtime it blocks on
     rt().block_on(async {
         let body = run("open('/workspace/output/left.txt', 'w').write('x')").await;
         assert_eq!(names(&body), ["left.txt"], "{body}");
@@ -192,6 +196,7 @@ fn the_next_run_starts_with_an_empty_output_directory() {
 
 #[test]
 fn websocket_sends_artifacts_before_exit() {
+    server(); // started outside the runtime it blocks on
     rt().block_on(async {
         let mut ws = ws_connect(server()).await;
         ws_send(
