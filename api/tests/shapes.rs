@@ -133,7 +133,8 @@ fn server_frames_serialize_and_parse() {
         serde_json::from_str::<ServerFrame>(exit_text).unwrap(),
         exit
     );
-    let artifact_text = r#"{"type":"artifact","name":"figure-1.png","mime":"image/png","size":3,"data":"AQID"}"#;
+    let artifact_text =
+        r#"{"type":"artifact","name":"figure-1.png","mime":"image/png","size":3,"data":"AQID"}"#;
     let artifact = ServerFrame::Artifact(warmrun_api::Artifact {
         name: "figure-1.png".into(),
         mime: "image/png".into(),

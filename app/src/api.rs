@@ -3,8 +3,8 @@
 //! statistics line. Pure functions, so they are tested on the host.
 
 pub use warmrun_api::{
-    Artifact, ClientFrame, CompileJson, Created, ErrorBody, ExitJson, Language, NewSnippet, RunBody,
-    RunFrame, ServerFrame, Snippet, SnippetOutput, Stats, Verdict,
+    Artifact, ClientFrame, CompileJson, Created, ErrorBody, ExitJson, Language, NewSnippet,
+    RunBody, RunFrame, ServerFrame, Snippet, SnippetOutput, Stats, Verdict,
 };
 
 /// The `run` frame for one file of `code`, on a terminal when `tty`.

@@ -211,7 +211,10 @@ fn websocket_sends_artifacts_before_exit() {
         let (frames, out, _) = ws_until_exit(&mut ws).await;
         assert_eq!(out, "done\n");
         let kinds: Vec<&str> = frames.iter().map(|f| f["type"].as_str().unwrap()).collect();
-        let first = kinds.iter().position(|k| *k == "artifact").expect("artifacts");
+        let first = kinds
+            .iter()
+            .position(|k| *k == "artifact")
+            .expect("artifacts");
         assert_eq!(
             &kinds[first..],
             ["artifact", "artifact", "exit"],

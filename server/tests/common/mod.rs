@@ -47,7 +47,9 @@ pub fn override_images(catalog: &mut pool::Catalog) {
         return;
     };
     for pair in spec.split(',').filter(|p| !p.is_empty()) {
-        let (from, to) = pair.split_once('=').expect("WARMRUN_TEST_IMAGES: from=to,…");
+        let (from, to) = pair
+            .split_once('=')
+            .expect("WARMRUN_TEST_IMAGES: from=to,…");
         for l in catalog.languages.iter_mut().filter(|l| l.image == from) {
             l.image = to.to_string();
         }
