@@ -63,7 +63,7 @@ describe("plots and files", () => {
     assert.equal(await page.$$eval(".wr-artifacts svg", (els) => els.length), 0);
     // Other files: a download link with the file's name.
     const csv = await page.$eval('.wr-artifacts a[data-artifact="data.csv"]', (a) => ({
-      download: a.getAttribute("download"), href: a.href.slice(0, 22), text: a.textContent,
+      download: a.getAttribute("download"), href: a.href.slice(0, 21), text: a.textContent,
     }));
     assert.deepEqual(csv, { download: "data.csv", href: "data:text/csv;base64,", text: "data.csv (8 B)" });
     await page.$eval(".wr-artifacts", (el) => el.scrollIntoView());
