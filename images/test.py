@@ -35,7 +35,8 @@ def check_catalog(langs):
              "run": list, "env": dict, "aliases": list, "zygote": str, "examples": list, "limits": dict, "pool": dict}
     # example: an older catalog's single program; version_of: an older version of a language
     # (its examples default to the newest's)
-    optional = {"zygote", "example", "version_of"}
+    # format / format_in: the language's formatter, or the language whose formatter it uses
+    optional = {"zygote", "example", "version_of", "format", "format_in"}
     by_id = {l.get("id"): l for l in langs}
     for l in langs:
         if "version_of" in l:
@@ -44,7 +45,8 @@ def check_catalog(langs):
                 probs.append("language %s: version_of must name a language without version_of"
                              % l.get("id"))
             elif "examples" not in l:
-                l["examples"] = newest.get("examples", [])
+                l["examples"] = [e for e in newest.get("examples", [])
+                                 if not (isinstance(e, dict) and e.get("newest_only"))]
     for i, l in enumerate(langs):
         where = "language[%d] (%s)" % (i, l.get("id"))
         for k, t in types.items():

@@ -1,5 +1,6 @@
 //! The JSON text frames of a WebSocket session (`GET /api/v1/ws`).
 
+use crate::artifacts::Artifact;
 use crate::run::{CompileJson, ExitJson, RunBody};
 use crate::QueuePosition;
 use serde::de::Error as _;
@@ -100,6 +101,9 @@ pub enum ServerFrame {
     /// The program is blocked reading its empty stdin: it waits for the person (once per
     /// wait; again after it got input and blocked again). Not sent under gVisor.
     WaitingForInput,
+    /// A file the program left in `/workspace/output`: after the program ended, before
+    /// `exit`, one frame per file.
+    Artifact(Artifact),
     /// The run is over.
     Exit(ExitJson),
     /// A refused frame or a run that could not start; the session goes on.

@@ -6,6 +6,7 @@
 //! so the crate builds for `wasm32-unknown-unknown`. The server converts between these
 //! types and the core's (`pool`) in `server/src/wire.rs`.
 
+pub mod artifacts;
 pub mod error;
 pub mod format;
 pub mod frames;
@@ -16,6 +17,7 @@ pub mod snippets;
 pub mod stats;
 pub mod verdict;
 
+pub use artifacts::{is_image_mime, mime_for, Artifact, OUTPUT_DIR};
 pub use error::{ErrorBody, ErrorDetail};
 pub use format::{FormatRequest, FormatResponse};
 pub use frames::{ClientFrame, RunFrame, ServerFrame};

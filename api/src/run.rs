@@ -1,6 +1,7 @@
 //! Runs: what a client asks to run (`RunBody`), the rules it must follow, and what it gets
 //! back (`RunResultJson`, `ExitJson`, `CompileJson`).
 
+use crate::artifacts::Artifact;
 use crate::judge::{Comparison, TestCase, TestsJson};
 use crate::verdict::{LeaseKind, Verdict};
 use serde::{Deserialize, Serialize};
@@ -285,6 +286,10 @@ pub struct ExitJson {
     pub lease: LeaseKind,
     /// From the request to the exit, waiting for a container included.
     pub total_ms: u64,
+    /// The output directory held more files or bytes than come back: `artifacts` (or the
+    /// `artifact` frames) are the first that fit, in name order. Absent when false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub artifacts_truncated: bool,
 }
 
 /// A finished run (`POST /api/v1/runs`, finished submissions).
@@ -299,4 +304,7 @@ pub struct RunResultJson {
     /// empty and its exit fields sum up the cases (see the README).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tests: Option<TestsJson>,
+    /// Files the program left in `/workspace/output`, in name order (never for judged runs).
+    #[serde(default)]
+    pub artifacts: Vec<Artifact>,
 }

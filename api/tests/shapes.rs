@@ -126,11 +126,25 @@ fn server_frames_serialize_and_parse() {
         truncated: false,
         lease: LeaseKind::Warm,
         total_ms: 15,
+        artifacts_truncated: false,
     });
     assert_eq!(to_json(&exit), exit_text);
     assert_eq!(
         serde_json::from_str::<ServerFrame>(exit_text).unwrap(),
         exit
+    );
+    let artifact_text =
+        r#"{"type":"artifact","name":"figure-1.png","mime":"image/png","size":3,"data":"AQID"}"#;
+    let artifact = ServerFrame::Artifact(warmrun_api::Artifact {
+        name: "figure-1.png".into(),
+        mime: "image/png".into(),
+        size: 3,
+        data: "AQID".into(),
+    });
+    assert_eq!(to_json(&artifact), artifact_text);
+    assert_eq!(
+        serde_json::from_str::<ServerFrame>(artifact_text).unwrap(),
+        artifact
     );
     let compile_text = r#"{"type":"compile","verdict":"compile_error","exit_code":1,"signal":null,"wall_ms":123,"stdout":"","stderr":"main.c:1: error"}"#;
     let compile = ServerFrame::Compile(CompileJson {
@@ -177,13 +191,20 @@ fn run_results_flatten_the_exit() {
             truncated: true,
             lease: LeaseKind::Queued,
             total_ms: 1200,
+            artifacts_truncated: true,
         },
         stdout: "a".into(),
         stderr: String::new(),
         compile: None,
         tests: None,
+        artifacts: vec![warmrun_api::Artifact {
+            name: "a.txt".into(),
+            mime: "text/plain".into(),
+            size: 2,
+            data: "aGk=".into(),
+        }],
     };
-    let text = r#"{"verdict":"time_limit","exit_code":null,"signal":9,"wall_ms":1000,"cpu_ms":990,"memory_kb":100,"truncated":true,"lease":"queued","total_ms":1200,"stdout":"a","stderr":"","compile":null}"#;
+    let text = r#"{"verdict":"time_limit","exit_code":null,"signal":9,"wall_ms":1000,"cpu_ms":990,"memory_kb":100,"truncated":true,"lease":"queued","total_ms":1200,"artifacts_truncated":true,"stdout":"a","stderr":"","compile":null,"artifacts":[{"name":"a.txt","mime":"text/plain","size":2,"data":"aGk="}]}"#;
     assert_eq!(to_json(&r), text);
     assert_eq!(serde_json::from_str::<RunResultJson>(text).unwrap(), r);
 }

@@ -3,8 +3,9 @@
 //! statistics line. Pure functions, so they are tested on the host.
 
 pub use warmrun_api::{
-    ClientFrame, CompileJson, Created, ErrorBody, ExitJson, FormatRequest, FormatResponse,
-    Language, NewSnippet, RunBody, RunFrame, ServerFrame, Snippet, SnippetOutput, Stats, Verdict,
+    Artifact, ClientFrame, CompileJson, Created, ErrorBody, ExitJson, FormatRequest,
+    FormatResponse, Language, NewSnippet, RunBody, RunFrame, ServerFrame, Snippet, SnippetOutput,
+    Stats, Verdict,
 };
 
 /// The `run` frame for one file of `code`, on a terminal when `tty`.

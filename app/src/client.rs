@@ -455,6 +455,7 @@ pub fn run(s: Session) {
     s.term.clear();
     s.term.set_mode(InputMode::Off);
     s.result.set(None);
+    s.artifacts.set(Vec::new());
     s.message.set(None);
     s.saved.set(None);
     s.phase.set(Phase::Starting);
@@ -593,6 +594,7 @@ fn handle(s: Session, msg: ServerFrame) {
             capture(s, "", &data);
             s.term.write_err(&data);
         }
+        ServerFrame::Artifact(a) => s.artifacts.update(|list| list.push(a)),
         ServerFrame::Exit(e) => {
             if let Some(c) = s.capture.try_update_value(Option::take).flatten() {
                 s.last_run.set_value(Some(LastRun {

@@ -3,8 +3,8 @@
 //! snippets, to `/api/v1/snippets`.
 
 use crate::api::{
-    format_created, format_kb, format_ms, language_groups, verdict_class, verdict_label, ExitJson,
-    Language, LastRun, SnippetOutput,
+    format_created, format_kb, format_ms, language_groups, verdict_class, verdict_label, Artifact,
+    ExitJson, Language, LastRun, SnippetOutput,
 };
 use crate::editor::CodeEditor;
 use crate::terminal::{Terminal, TerminalControl};
@@ -90,6 +90,8 @@ pub(crate) struct Session {
     /// `waiting_for_input`); cleared when a line (or EOF) goes to it or the run ends.
     pub waiting: RwSignal<bool>,
     pub result: RwSignal<Option<ExitJson>>,
+    /// Files the last run left in `/workspace/output` (`artifact` frames).
+    pub artifacts: RwSignal<Vec<Artifact>>,
     pub message: RwSignal<Option<String>>,
     pub term: TerminalControl,
     #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
@@ -132,6 +134,7 @@ impl Session {
             phase: RwSignal::new(Phase::Idle),
             waiting: RwSignal::new(false),
             result: RwSignal::new(None),
+            artifacts: RwSignal::new(Vec::new()),
             message: RwSignal::new(None),
             term: TerminalControl::new(),
             server_url: StoredValue::new(server_url),
@@ -235,6 +238,7 @@ impl Session {
         self.saved.set(None);
         if !self.phase.get_untracked().is_busy() {
             self.result.set(None);
+            self.artifacts.set(Vec::new());
             self.message.set(None);
         }
     }
@@ -543,9 +547,58 @@ pub fn Playground(
                 </div>
             </div>
             <StatusLine s=s/>
+            <Artifacts s=s/>
         </div>
     }
     .into_any()
+}
+
+/// The files of the last run's output directory: images shown (SVG too, as an `<img>`,
+/// where it runs no script; never as inline markup), other files as download links.
+#[component]
+fn Artifacts(s: Session) -> impl IntoView {
+    let item = |a: Artifact| {
+        let label = format!("{} ({})", a.name, format_bytes(a.size));
+        if a.is_image() {
+            view! {
+                <figure class="wr-artifact wr-artifact-image">
+                    <img src=a.data_url() alt=a.name.clone() data-artifact=a.name.clone()/>
+                    <figcaption>
+                        <a href=a.data_url() download=a.name.clone()>{label}</a>
+                    </figcaption>
+                </figure>
+            }
+            .into_any()
+        } else {
+            view! {
+                <div class="wr-artifact wr-artifact-file">
+                    <a href=a.data_url() download=a.name.clone() data-artifact=a.name.clone()>
+                        {label}
+                    </a>
+                </div>
+            }
+            .into_any()
+        }
+    };
+    view! {
+        <Show when=move || s.artifacts.with(|a| !a.is_empty())>
+            <div class="wr-artifacts" aria-label="Files the program wrote">
+                {move || s.artifacts.get().into_iter().map(item).collect_view()}
+                <Show when=move || s.result.with(|r| r.as_ref().is_some_and(|e| e.artifacts_truncated))>
+                    <p class="wr-error">"More files were written than come back."</p>
+                </Show>
+            </div>
+        </Show>
+    }
+}
+
+/// A file size in words: bytes, KB or MB.
+fn format_bytes(n: u64) -> String {
+    match n {
+        0..=1023 => format!("{n} B"),
+        1024..=1_048_575 => format!("{:.1} KB", n as f64 / 1024.0),
+        _ => format!("{:.1} MB", n as f64 / 1_048_576.0),
+    }
 }
 
 #[component]

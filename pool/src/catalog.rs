@@ -165,6 +165,10 @@ pub struct Example {
     /// The label people choose it by, e.g. `A loop and a function`.
     pub name: String,
     pub code: String,
+    /// Not offered by the language's older versions (it needs what only the newest's image
+    /// has: matplotlib is in the python image, not in python-3.11's).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub newest_only: bool,
 }
 
 impl Language {
@@ -194,6 +198,7 @@ impl Language {
                 id: "hello".into(),
                 name: "Hello".into(),
                 code: legacy,
+                newest_only: false,
             });
         }
         let mut seen = std::collections::HashSet::new();
@@ -290,7 +295,8 @@ impl Catalog {
                 )));
             }
         }
-        // An older version without examples of its own offers its newest's.
+        // An older version without examples of its own offers its newest's (but those only
+        // the newest can run).
         let inherited: Vec<(usize, Vec<Example>)> = catalog
             .languages
             .iter()
@@ -299,7 +305,8 @@ impl Catalog {
             .filter_map(|(i, l)| {
                 let newest = l.version_of.as_ref()?;
                 let newest = catalog.languages.iter().find(|n| n.id == *newest)?;
-                Some((i, newest.examples.clone()))
+                let offered = newest.examples.iter().filter(|e| !e.newest_only);
+                Some((i, offered.cloned().collect()))
             })
             .collect();
         for (i, examples) in inherited {

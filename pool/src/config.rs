@@ -77,6 +77,11 @@ pub struct EngineConfig {
     pub max_limits: Limits,
     /// Keep interpreters prestarted for languages whose catalog entry names a zygote.
     pub zygotes: bool,
+    /// Files of `/workspace/output` a run gives back at most (0: none, and no such
+    /// directory is made).
+    pub artifacts_max_files: u32,
+    /// Bytes of those files together at most (capped at 32 MiB).
+    pub artifacts_max_bytes: u64,
 }
 
 impl EngineConfig {
@@ -123,6 +128,8 @@ impl Default for EngineConfig {
                 idle_ms: 1_800_000,
             },
             zygotes: true,
+            artifacts_max_files: 10,
+            artifacts_max_bytes: 4 * 1024 * 1024,
         }
     }
 }

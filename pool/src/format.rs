@@ -105,6 +105,7 @@ mod tests {
                 lease: LeaseKind::Warm,
                 lease_ms: 0,
                 total_ms: 0,
+                artifacts: Default::default(),
             },
             compile: None,
             stdout: stdout.into(),

@@ -225,6 +225,7 @@ pub(crate) async fn drive_cases(
         lease: lease_kind,
         lease_ms,
         total_ms,
+        artifacts: Default::default(),
     };
     let verdict = result.outcome.exit.verdict.as_str();
     m.run_seconds
@@ -261,7 +262,12 @@ async fn step(lease: &mut Lease, guard: Duration) -> Option<Step> {
                 return Some(step);
             }
             Event::Error { message, .. } => warn!("agent: {message}"),
-            Event::Started | Event::WaitingForInput | Event::Ready { .. } | Event::Pong => {}
+            Event::Started
+            | Event::WaitingForInput
+            | Event::Ready { .. }
+            | Event::Pong
+            | Event::Artifact { .. }
+            | Event::ArtifactsTruncated => {}
         }
     }
 }

@@ -45,5 +45,7 @@ pub use judge::{CaseResult, JudgeResult, TestSuite};
 pub use lease::{Lease, LeaseKind};
 pub use ownership::{LocalProcessLiveness, Owner, OwnerLiveness};
 pub use pool::PoolStatus;
-pub use run::{File, RunControl, RunEvent, RunHandle, RunOutcome, RunRequest, RunResult};
+pub use run::{
+    Artifact, Artifacts, File, RunControl, RunEvent, RunHandle, RunOutcome, RunRequest, RunResult,
+};
 pub use warmrun_api::{Comparison, TestCase};

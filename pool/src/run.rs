@@ -8,8 +8,8 @@ use crate::judge::{first_case, PreparedSuite, TestSuite};
 use crate::lease::{Lease, LeaseKind};
 use crate::state::Shared;
 use agent::{
-    CompileReport, Event, ExitReport, PrestartSpec, Request, RunLimits, RunSpec, SourceFile,
-    TtySize,
+    ArtifactLimits, CompileReport, Event, ExitReport, PrestartSpec, Request, RunLimits, RunSpec,
+    SourceFile, TtySize,
 };
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -77,6 +77,41 @@ pub struct RunOutcome {
     pub lease_ms: u64,
     /// From the request to the exit, lease included.
     pub total_ms: u64,
+    /// Files the program left in `/workspace/output` (not for judged runs).
+    pub artifacts: Artifacts,
+}
+
+/// The files a run left in its output directory ([`agent::OUTPUT_DIR`]), within the
+/// engine's `artifacts_max_files` and `artifacts_max_bytes`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Artifacts {
+    /// In name order.
+    pub files: Vec<Artifact>,
+    /// The directory held more than the bounds allow; `files` are the first that fit.
+    pub truncated: bool,
+}
+
+/// One file of a run's output directory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Artifact {
+    /// Its name in the output directory (no directory part).
+    pub name: String,
+    pub data: Vec<u8>,
+}
+
+impl Artifacts {
+    /// Takes one more file the agent sent, keeping the bounds even if the agent did not.
+    fn take(&mut self, name: String, data: Vec<u8>, limits: ArtifactLimits) {
+        let bytes: u64 = self.files.iter().map(|f| f.data.len() as u64).sum();
+        if self.truncated
+            || self.files.len() >= limits.files as usize
+            || bytes + data.len() as u64 > limits.bytes
+        {
+            self.truncated = true;
+            return;
+        }
+        self.files.push(Artifact { name, data });
+    }
 }
 
 /// Steering a live run.
@@ -184,6 +219,12 @@ pub(crate) fn prepare(
         tty: req.tty,
         limits: run_limits(&limits, config),
         cases: suite.is_some(),
+        // A judged run's verdict is its output; files it writes are not kept.
+        artifacts: if suite.is_some() {
+            ArtifactLimits::NONE
+        } else {
+            artifact_limits(config)
+        },
     };
     Ok(Prepared {
         language: lang.id.clone(),
@@ -293,6 +334,18 @@ fn run_limits(limits: &Limits, cfg: &EngineConfig) -> RunLimits {
     }
 }
 
+/// Largest total of artifact bytes an engine takes, whatever its configuration says: they
+/// travel in one frame per file (at most `agent::MAX_FRAME_BYTES`) and in every result.
+pub const MAX_ARTIFACT_BYTES: u64 = 32 * 1024 * 1024;
+
+/// The engine's bounds on a run's artifacts.
+pub(crate) fn artifact_limits(cfg: &EngineConfig) -> ArtifactLimits {
+    ArtifactLimits {
+        files: cfg.artifacts_max_files,
+        bytes: cfg.artifacts_max_bytes.min(MAX_ARTIFACT_BYTES),
+    }
+}
+
 /// What the agent should keep prestarted for `lang`: the interpreter of a run with the
 /// language's default limits and no extra arguments (the common case), if the language
 /// has a zygote and the engine uses them.
@@ -320,6 +373,7 @@ pub(crate) fn failed(asked: Instant) -> RunOutcome {
         lease: LeaseKind::Cold,
         lease_ms: total_ms,
         total_ms,
+        artifacts: Artifacts::default(),
     }
 }
 
@@ -383,6 +437,7 @@ pub(crate) async fn drive(
         return;
     }
     let container = lease.container();
+    let artifact_limits = prepared.spec.artifacts;
     let sent = Instant::now();
     let sent_at = std::time::SystemTime::now();
     if container.send(Request::Run(prepared.spec)).is_err() {
@@ -400,6 +455,7 @@ pub(crate) async fn drive(
     let after_wait =
         Duration::from_millis(prepared.limits.idle_ms + prepared.limits.wall_ms) + slack;
     let mut waited = false;
+    let mut artifacts = Artifacts::default();
     let mut client_gone = false;
     let mut controls_open = true;
     let exit = loop {
@@ -423,6 +479,14 @@ pub(crate) async fn drive(
                         Some(RunEvent::Compiled(c))
                     }
                     Event::Exit(report) => break Some(report),
+                    Event::Artifact { name, data } => {
+                        artifacts.take(name, data, artifact_limits);
+                        None
+                    }
+                    Event::ArtifactsTruncated => {
+                        artifacts.truncated = true;
+                        None
+                    }
                     Event::Error { message, .. } => {
                         warn!("agent: {message}");
                         None
@@ -476,6 +540,7 @@ pub(crate) async fn drive(
                 lease: lease_kind,
                 lease_ms,
                 total_ms,
+                artifacts,
             };
             let _ = events.send(RunEvent::Exit(outcome)).await;
             lease.release().await;

@@ -58,7 +58,7 @@ sleep 0.3
         let a_out = text(&a.stdout);
         // Session A really left all of it.
         for needle in [
-            "ls /workspace: leak-file main.sh sub",
+            "ls /workspace: leak-file main.sh output sub",
             "ls /tmp: leak-file locked",
             "ls /dev/shm: leak-file",
             "ls /dev/mqueue: leak-queue",
@@ -85,12 +85,13 @@ sleep 0.3
             "both sessions ran on one container"
         );
         let expected = [
-            "ls /workspace: main.sh ",
+            // The output directory is made afresh (empty) for every run.
+            "ls /workspace: main.sh output ",
             "ls /tmp: ",
             "ls /dev/shm: ",
             "ls /dev/mqueue: ",
             "sysv shm=0 msg=0 sem=0",
-            "owned: /workspace /workspace/main.sh ",
+            "owned: /workspace /workspace/main.sh /workspace/output ",
         ];
         let lines: Vec<&str> = b_out.lines().skip(1).collect();
         assert_eq!(lines, expected, "B sees leftovers:\n{b_out}");

@@ -116,6 +116,16 @@ async fn examples(lang: &str) {
                         describe(&r)
                     );
                 }
+                if id == "plot" {
+                    // plt.show() saved the figure into /workspace/output, which came back.
+                    let files = &r.outcome.artifacts.files;
+                    assert!(
+                        files.iter().any(|f| f.name.ends_with(".png")
+                            && f.data.starts_with(b"\x89PNG\r\n\x1a\n")),
+                        "{what}: no PNG among {:?}",
+                        files.iter().map(|f| &f.name).collect::<Vec<_>>()
+                    );
+                }
                 if !language.compile.is_empty() {
                     let compile = r.compile.as_ref().expect("a compile report");
                     assert_eq!(

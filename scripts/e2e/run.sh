@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # scripts/e2e/run.sh — the playground's browser end-to-end tests, in one command:
 # playground.test.mjs (editor, terminal, runs, /embed), snippets.test.mjs (Share,
-# /s/{id}, footer statistics) and format.test.mjs (Format button, Shift+Alt+F).
+# /s/{id}, footer statistics), format.test.mjs (Format button, Shift+Alt+F) and
+# artifacts.test.mjs (plots and files under the output).
+#   bash scripts/e2e/run.sh scripts/e2e/artifacts.test.mjs   only the files given
 #
 #   bash scripts/e2e/run.sh                      starts its own server (debug build) on
 #                                                ${WARMRUN_E2E_LISTEN:-127.0.0.1:18080}
@@ -77,6 +79,9 @@ if [ -z "${WARMRUN_URL:-}" ]; then
 fi
 
 say "testing $WARMRUN_URL (screenshots: $WARMRUN_ARTIFACTS)"
-# One file at a time: they share the server and the machine.
-node --test --test-concurrency=1 "$E2E/playground.test.mjs" "$E2E/snippets.test.mjs" \
-  "$E2E/format.test.mjs"
+# One file at a time: they share the server and the machine. Arguments: only these files.
+if [ $# -gt 0 ]; then tests=("$@"); else
+  tests=("$E2E/playground.test.mjs" "$E2E/snippets.test.mjs" "$E2E/format.test.mjs"
+    "$E2E/artifacts.test.mjs")
+fi
+node --test --test-concurrency=1 "${tests[@]}"

@@ -175,6 +175,7 @@ impl LiveRun {
                         stderr,
                         compile,
                         tests: None,
+                        artifacts: outcome.artifacts.to_api(),
                     }
                 }
                 None => unreachable!("a run always ends with Exit"),
@@ -200,6 +201,7 @@ impl LiveRun {
                     lease: LeaseKind::Warm,
                     lease_ms: 0,
                     total_ms: 0,
+                    artifacts: Default::default(),
                 }))
             }
         };

@@ -52,7 +52,28 @@ impl ToApi for RunOutcome {
             truncated: self.exit.truncated,
             lease: self.lease,
             total_ms: self.total_ms,
+            artifacts_truncated: self.artifacts.truncated,
         }
+    }
+}
+
+impl ToApi for pool::Artifact {
+    type Api = warmrun_api::Artifact;
+    fn to_api(&self) -> warmrun_api::Artifact {
+        use base64::Engine as _;
+        warmrun_api::Artifact {
+            name: self.name.clone(),
+            mime: warmrun_api::mime_for(&self.name).to_string(),
+            size: self.data.len() as u64,
+            data: base64::engine::general_purpose::STANDARD.encode(&self.data),
+        }
+    }
+}
+
+impl ToApi for pool::Artifacts {
+    type Api = Vec<warmrun_api::Artifact>;
+    fn to_api(&self) -> Vec<warmrun_api::Artifact> {
+        self.files.iter().map(ToApi::to_api).collect()
     }
 }
 
@@ -65,6 +86,7 @@ impl ToApi for RunResult {
             stderr: String::from_utf8_lossy(&self.stderr).into_owned(),
             compile: self.compile.as_ref().map(ToApi::to_api),
             tests: None,
+            artifacts: self.outcome.artifacts.to_api(),
         }
     }
 }
@@ -103,6 +125,7 @@ impl ToApi for JudgeResult {
                     first_failure: self.first_failure(),
                 },
             }),
+            artifacts: Vec::new(),
         }
     }
 }

@@ -16,7 +16,7 @@ use std::io::{self, Read, Write};
 /// varint `0` ([`Event::Ready`] is and stays the first variant of [`Event`]) followed by the
 /// varint protocol version (`protocol` is and stays `Ready`'s first field). See
 /// [`peek_protocol`].
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// Upper bound on one frame, so a corrupt length cannot make either side allocate wildly.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024 * 1024;
@@ -109,6 +109,28 @@ pub struct RunSpec {
     /// Judge mode: [`Request::Case`]s follow, so the agent keeps a copy of the workspace as
     /// the compile step left it, to restore before each of them.
     pub cases: bool,
+    /// Files the program leaves in [`OUTPUT_DIR`] to send back ([`Event::Artifact`]).
+    pub artifacts: ArtifactLimits,
+}
+
+/// Where a program puts files that come back with its result: a directory of the
+/// workspace, created empty before the run step (when [`ArtifactLimits::files`] is not 0).
+pub const OUTPUT_DIR: &str = "/workspace/output";
+
+/// How much of [`OUTPUT_DIR`] comes back after the run step: its regular files (not what
+/// symbolic links point to, not sub-directories) in name order, while both bounds hold.
+/// Past either bound the agent stops and sends [`Event::ArtifactsTruncated`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ArtifactLimits {
+    /// Files at most; 0 collects nothing (and creates no output directory).
+    pub files: u32,
+    /// Bytes of all files together at most.
+    pub bytes: u64,
+}
+
+impl ArtifactLimits {
+    /// Nothing comes back.
+    pub const NONE: ArtifactLimits = ArtifactLimits { files: 0, bytes: 0 };
 }
 
 /// Terminal size for tty runs.
@@ -202,8 +224,18 @@ pub enum Event {
     Error { message: String, fatal: bool },
     /// The program is blocked reading its empty stdin (an interactive run): sent once per
     /// wait, again only after it got input and blocked again. Not sent where the kernel
-    /// does not tell (gVisor). Last, so that the variants before it keep their encodings.
+    /// does not tell (gVisor).
     WaitingForInput,
+    /// A file the program left in [`OUTPUT_DIR`] (its name there, no directory part): sent
+    /// after the run step ended and before its [`Event::Exit`].
+    Artifact {
+        name: String,
+        #[serde(with = "serde_bytes")]
+        data: Vec<u8>,
+    },
+    /// [`OUTPUT_DIR`] held more than [`ArtifactLimits`] allow: the files sent before this
+    /// are all that come back. Sent (at most once) before [`Event::Exit`].
+    ArtifactsTruncated,
 }
 
 /// Encodes one frame (length prefix + payload) into a fresh buffer.
@@ -308,6 +340,7 @@ mod tests {
         assert_eq!(Verdict::IdleLimit.as_str(), "idle_limit");
         assert_eq!(encode_frame(&Event::Pong)[4..], [6]);
         assert_eq!(encode_frame(&Event::WaitingForInput)[4..], [8]);
+        assert_eq!(encode_frame(&Event::ArtifactsTruncated)[4..], [10]);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 mod cgroup;
 mod input_wait;
+mod output;
 mod process;
 mod sandbox;
 mod seccomp;

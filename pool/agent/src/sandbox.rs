@@ -330,7 +330,7 @@ fn clear_dir(dir: &Path, budget: Duration) {
 ///
 /// # Safety
 /// `fd` must be an open directory descriptor; it stays open.
-unsafe fn dir_names(fd: libc::c_int) -> Vec<std::ffi::CString> {
+pub(crate) unsafe fn dir_names(fd: libc::c_int) -> Vec<std::ffi::CString> {
     let mut names = Vec::new();
     let own = libc::dup(fd);
     if own < 0 {

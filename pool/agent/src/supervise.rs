@@ -220,6 +220,7 @@ impl Agent {
             out.send(&Event::Exit(internal_error()));
             return;
         }
+        crate::output::prepare(&self.sandbox, spec.artifacts);
         let mut pending: PendingInput = Vec::new();
         if !spec.stdin.is_empty() {
             pending.push(Some(spec.stdin.clone()));
@@ -324,6 +325,7 @@ impl Agent {
             &mut pending,
             out,
         );
+        crate::output::send(&self.sandbox, spec.artifacts, &mut |ev| out.send(&ev));
         out.send(&Event::Exit(exit));
     }
 

@@ -51,7 +51,26 @@ pub fn run<F: Future>(f: F) -> F::Output {
 /// The repository's catalog.
 pub fn repo_catalog() -> Catalog {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../images/languages.toml");
-    Catalog::load(&path).expect("images/languages.toml loads")
+    let mut catalog = Catalog::load(&path).expect("images/languages.toml loads");
+    override_images(&mut catalog);
+    catalog
+}
+
+/// `WARMRUN_TEST_IMAGES="warmrun/python:current=mine/python:current,…"` runs the tests on
+/// other builds of some images (a branch's recipe built under its own `WARMRUN_PREFIX`, so
+/// as not to move the `:current` tags other work tests against).
+pub fn override_images(catalog: &mut pool::Catalog) {
+    let Ok(spec) = std::env::var("WARMRUN_TEST_IMAGES") else {
+        return;
+    };
+    for pair in spec.split(',').filter(|p| !p.is_empty()) {
+        let (from, to) = pair
+            .split_once('=')
+            .expect("WARMRUN_TEST_IMAGES: from=to,…");
+        for l in catalog.languages.iter_mut().filter(|l| l.image == from) {
+            l.image = to.to_string();
+        }
+    }
 }
 
 /// The repository's catalog cut down to `langs` (id, pool max), each with one warm container.

@@ -355,6 +355,12 @@ impl Session {
             Some(LiveEvent::Stderr(data)) => ServerFrame::Stderr { data },
             Some(LiveEvent::Exit(outcome)) => {
                 self.phase = Phase::Idle;
+                // The files the program left come before the exit that ends its run.
+                for artifact in &outcome.artifacts.files {
+                    if !self.send(&ServerFrame::Artifact(artifact.to_api())).await {
+                        return false;
+                    }
+                }
                 ServerFrame::Exit(outcome.to_api())
             }
             // Only after the exit, when the session is idle again.
@@ -371,6 +377,7 @@ fn killed_in_queue() -> ExitJson {
         lease: pool::LeaseKind::Queued,
         lease_ms: 0,
         total_ms: 0,
+        artifacts: Default::default(),
     }
     .to_api()
 }

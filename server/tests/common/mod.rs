@@ -39,10 +39,28 @@ impl TestServer {
     }
 }
 
+/// `WARMRUN_TEST_IMAGES="warmrun/python:current=mine/python:current,…"` runs the tests on
+/// other builds of some images (a branch's recipe built under its own `WARMRUN_PREFIX`, so
+/// as not to move the `:current` tags other work tests against).
+pub fn override_images(catalog: &mut pool::Catalog) {
+    let Ok(spec) = std::env::var("WARMRUN_TEST_IMAGES") else {
+        return;
+    };
+    for pair in spec.split(',').filter(|p| !p.is_empty()) {
+        let (from, to) = pair
+            .split_once('=')
+            .expect("WARMRUN_TEST_IMAGES: from=to,…");
+        for l in catalog.languages.iter_mut().filter(|l| l.image == from) {
+            l.image = to.to_string();
+        }
+    }
+}
+
 /// Settings for a test server: the repo catalog reduced to `langs`, small pools.
 pub fn config(instance: &str, langs: &[&str]) -> ServerConfig {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut catalog = pool::Catalog::load(&root.join("images/languages.toml")).unwrap();
+    override_images(&mut catalog);
     catalog.languages.retain(|l| langs.contains(&l.id.as_str()));
     for l in &mut catalog.languages {
         l.pool.min_idle = 1;

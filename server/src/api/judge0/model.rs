@@ -879,6 +879,7 @@ fn judge_runs(result: &RunResultJson, tests: &TestsJson, extras: &Extras) -> Out
         stderr: last.stderr.clone(),
         compile: result.compile.clone(),
         tests: None,
+        artifacts: Vec::new(),
     };
     judge(&single, extras)
 }
@@ -1104,11 +1105,13 @@ mod tests {
                 truncated: false,
                 lease: LeaseKind::Warm,
                 total_ms: 1300,
+                artifacts_truncated: false,
             },
             stdout: out.into(),
             stderr: "err".into(),
             compile: None,
             tests: None,
+            artifacts: Vec::new(),
         }
     }
 
