@@ -32,7 +32,9 @@ mod terminal;
 
 pub use editor::CodeEditor;
 pub use playground::{Phase, Playground};
-pub use settings::{Keymap, Settings, Theme, CHANGE_EVENT as SETTINGS_EVENT, STORAGE_KEY as SETTINGS_STORAGE_KEY};
+pub use settings::{
+    Keymap, Settings, Theme, CHANGE_EVENT as SETTINGS_EVENT, STORAGE_KEY as SETTINGS_STORAGE_KEY,
+};
 pub use share::{embed_json, SharedSnippet};
 pub use stats::RunStats;
 pub use terminal::{InputMode, Terminal, TerminalControl};

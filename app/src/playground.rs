@@ -38,7 +38,10 @@ impl Phase {
 pub(crate) enum ShareState {
     Idle,
     /// The Share dialog is open with these starting values.
-    Editing { title: String, stdin: String },
+    Editing {
+        title: String,
+        stdin: String,
+    },
     /// Saving the snippet.
     Saving,
     /// Saved: the absolute link, and whether it is on the clipboard.

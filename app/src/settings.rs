@@ -333,7 +333,10 @@ mod tests {
     #[test]
     fn stored_settings_parse_with_defaults() {
         assert_eq!(Settings::parse(""), Settings::default());
-        assert_eq!(Settings::parse("{\"theme\":\"purple\"}"), Settings::default());
+        assert_eq!(
+            Settings::parse("{\"theme\":\"purple\"}"),
+            Settings::default()
+        );
         let s = Settings::parse(r#"{"theme":"dark","keymap":"vim","font_size":18,"tty":true}"#);
         assert_eq!(
             s,

@@ -24,14 +24,22 @@ const DESCRIPTION_CHARS: usize = 240;
 /// What the server found for a `/s/{id}` page. The server provides it as a Leptos
 /// context when it renders the page; the page embeds it, and the browser reads it back
 /// when hydrating (see [`shared_snippet`]).
+///
+/// As JSON (serde's external tagging: an internally tagged enum costs the wasm tens of KiB
+/// of buffering code): `{"found":{"snippet":{…}}}`, `"not_found"`,
+/// `{"unavailable":{"message":"…"}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum SharedSnippet {
-    Found { snippet: Snippet },
+    Found {
+        snippet: Snippet,
+    },
     /// No snippet has this id (or it is not shaped like one): the page is a 404.
     NotFound,
     /// The store could not be asked: what to tell the person.
-    Unavailable { message: String },
+    Unavailable {
+        message: String,
+    },
 }
 
 /// JSON of `data` that is safe inside a `<script>` element: `<`, `>` and `&` (which only
@@ -140,7 +148,9 @@ pub fn SharedSnippetHead(data: SharedSnippet) -> impl IntoView {
             <Meta name="robots" content="noindex" />
         }
         .into_any(),
-        SharedSnippet::Unavailable { .. } => view! { <Title text="Snippet · warmrun" /> }.into_any(),
+        SharedSnippet::Unavailable { .. } => {
+            view! { <Title text="Snippet · warmrun" /> }.into_any()
+        }
     };
     view! {
         {meta}

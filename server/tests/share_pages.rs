@@ -111,7 +111,10 @@ fn shared_pages_render_the_snippet_escaped_with_meta_tags() {
             meta(&html, "name", "description").map(|d| unescape(&d)),
             Some(HOSTILE_CODE.trim_end().to_string())
         );
-        assert_eq!(meta(&html, "name", "twitter:card").as_deref(), Some("summary"));
+        assert_eq!(
+            meta(&html, "name", "twitter:card").as_deref(),
+            Some("summary")
+        );
         assert!(meta(&html, "name", "twitter:title").is_some(), "{html}");
         assert_eq!(
             html.matches("name=\"description\"").count(),
@@ -127,16 +130,19 @@ fn shared_pages_render_the_snippet_escaped_with_meta_tags() {
         let json_text = &data[data.find('>').unwrap() + 1..data.find("</script>").unwrap()];
         assert!(!json_text.contains('<'), "{json_text}");
         let embedded: Value = serde_json::from_str(json_text).unwrap();
-        assert_eq!(embedded["status"], "found");
-        assert_eq!(embedded["snippet"]["code"], HOSTILE_CODE);
-        assert_eq!(embedded["snippet"]["title"], HOSTILE_TITLE);
-        assert_eq!(embedded["snippet"]["stdin"], "typed </script> input\n");
+        let embedded = &embedded["found"]["snippet"];
+        assert_eq!(embedded["code"], HOSTILE_CODE);
+        assert_eq!(embedded["title"], HOSTILE_TITLE);
+        assert_eq!(embedded["stdin"], "typed </script> input\n");
 
         // Untitled: named after its language.
         let id = save(&s, json!({"language": "python", "code": "print(42)\n"})).await;
         let (status, _, html) = page(&s, &format!("/s/{id}")).await;
         assert_eq!(status, 200);
-        assert!(html.contains("<title>python snippet · warmrun</title>"), "{html}");
+        assert!(
+            html.contains("<title>python snippet · warmrun</title>"),
+            "{html}"
+        );
         assert_eq!(
             meta(&html, "property", "og:description").as_deref(),
             Some("print(42)")

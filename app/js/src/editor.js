@@ -1,7 +1,7 @@
 // warmrun code editor: a thin wrapper over CodeMirror 6, bundled by esbuild
 // (app/js/build.mjs, code splitting: one chunk per language grammar) into
 // <site>/pkg/js/editor.js, which app/js/loader.js imports at run time.
-import { EditorView } from "codemirror";
+import { EditorView } from "@codemirror/view";
 import { EditorState, Compartment, Prec } from "@codemirror/state";
 import {
   keymap, lineNumbers, highlightActiveLineGutter, highlightSpecialChars,
