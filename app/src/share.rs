@@ -113,11 +113,25 @@ pub fn code_excerpt(code: &str) -> String {
     text
 }
 
+/// Text for leptos_meta's `<Title>`: leptos_meta 0.8 writes the title into the server's
+/// HTML without escaping it (a snippet's `</title><script>` would run), so the server
+/// escapes it here; in the browser it sets `document.title`, which takes plain text.
+pub fn title_text(text: &str) -> String {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        crate::editor::escape_html(text)
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        text.to_string()
+    }
+}
+
 /// `<title>` and the description, OpenGraph and Twitter meta tags of a page.
 #[component]
 pub fn PageMeta(title: String, description: String) -> impl IntoView {
     view! {
-        <Title text=title.clone() />
+        <Title text=title_text(&title) />
         <Meta name="description" content=description.clone() />
         <Meta property="og:site_name" content="warmrun" />
         <Meta property="og:type" content="website" />
