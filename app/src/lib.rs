@@ -180,8 +180,9 @@ fn SnippetPage() -> impl IntoView {
     let shared = share::shared_snippet();
     let head = match &shared {
         Some(data) => view! { <share::SharedSnippetHead data=data.clone() /> }.into_any(),
-        None => view! { <Title text=share::title_text(&format!("warmrun snippet {id}")) /> }
-            .into_any(),
+        None => {
+            view! { <Title text=share::title_text(&format!("warmrun snippet {id}")) /> }.into_any()
+        }
     };
     view! {
         {head}

@@ -145,6 +145,7 @@ impl Session {
         match shared {
             None => {}
             Some(SharedSnippet::Found { snippet: found }) => {
+                let found = *found;
                 lang = found.language.clone();
                 code = found.main_code();
                 stdin = found.stdin.clone().unwrap_or_default();

@@ -32,7 +32,7 @@ const DESCRIPTION_CHARS: usize = 240;
 #[serde(rename_all = "snake_case")]
 pub enum SharedSnippet {
     Found {
-        snippet: Snippet,
+        snippet: Box<Snippet>,
     },
     /// No snippet has this id (or it is not shaped like one): the page is a 404.
     NotFound,
@@ -355,7 +355,9 @@ mod tests {
             output: None,
             created_at: String::new(),
         };
-        let data = SharedSnippet::Found { snippet };
+        let data = SharedSnippet::Found {
+            snippet: Box::new(snippet),
+        };
         let json = embed_json(&data);
         for bad in ["<", ">", "&", "\u{2028}"] {
             assert!(!json.contains(bad), "{bad:?} in {json}");

@@ -40,7 +40,9 @@ fn page(path: &str, data: Option<SharedSnippet>) -> String {
 fn a_found_snippet_renders_into_the_page_escaped() {
     let html = page(
         "/s/abcdefABCDEF",
-        Some(SharedSnippet::Found { snippet: snippet() }),
+        Some(SharedSnippet::Found {
+            snippet: Box::new(snippet()),
+        }),
     );
     assert!(!html.contains("<script>alert"), "{html}");
     assert!(!html.contains("<b>"), "{html}");
@@ -54,7 +56,9 @@ fn a_found_snippet_renders_into_the_page_escaped() {
     assert!(html.contains("data-saved-verdict=\"ok\""), "{html}");
     // Run and Share are not waiting for a snippet to load.
     assert!(!html.contains("Loading snippet"), "{html}");
-    let json = embed_json(&SharedSnippet::Found { snippet: snippet() });
+    let json = embed_json(&SharedSnippet::Found {
+        snippet: Box::new(snippet()),
+    });
     assert!(html.contains(&json), "the embedded snippet: {html}");
 }
 

@@ -80,15 +80,17 @@ fi
 needs_queue=0
 for t in "${TESTS[@]}"; do case "$t" in *queue.test.mjs) needs_queue=1 ;; esac; done
 
+own_server=0
 if [ -z "${WARMRUN_URL:-}" ]; then
+  own_server=1
   LISTEN=${WARMRUN_E2E_LISTEN:-127.0.0.1:18080}
   export WARMRUN_URL="http://$LISTEN"
 fi
-if [ -z "${WARMRUN_URL:-}" ] || { [ "$needs_queue" = 1 ] && [ -z "${WARMRUN_QUEUE_URL:-}" ]; }; then
+if [ "$own_server" = 1 ] || { [ "$needs_queue" = 1 ] && [ -z "${WARMRUN_QUEUE_URL:-}" ]; }; then
   say "building the server"
   cargo build -q -p server --bin warmrun-server
 fi
-if [ -z "${WARMRUN_URL:-}" ]; then
+if [ "$own_server" = 1 ]; then
   LOG=$WARMRUN_ARTIFACTS/e2e-server.log
   mkdir -p "$WARMRUN_ARTIFACTS"
   # Snippets and statistics in a throw-away SQLite database.

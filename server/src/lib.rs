@@ -136,7 +136,9 @@ fn web_snippets(state: SharedState) -> web::SnippetSource {
             use app::SharedSnippet;
             use snippets::SnippetError;
             match state.snippets.load(&id).await {
-                Ok(snippet) => SharedSnippet::Found { snippet },
+                Ok(snippet) => SharedSnippet::Found {
+                    snippet: Box::new(snippet),
+                },
                 Err(SnippetError::NotFound(_) | SnippetError::BadId(_)) => SharedSnippet::NotFound,
                 Err(e) => {
                     tracing::warn!("loading snippet {id} for its page failed: {e}");
