@@ -229,6 +229,8 @@ pub fn push_capped(buf: &mut String, text: &str, max: usize) {
 pub struct LastRun {
     pub language: String,
     pub code: String,
+    /// What was typed into the program's stdin (offered when sharing).
+    pub stdin: String,
     pub output: SnippetOutput,
 }
 
@@ -548,6 +550,7 @@ mod tests {
         let last = LastRun {
             language: "python".into(),
             code: "print(1)".into(),
+            stdin: String::new(),
             output: SnippetOutput {
                 verdict: Verdict::Ok,
                 stdout: String::new(),

@@ -152,6 +152,7 @@ pub fn load_snippet(s: Session) {
                 s.lang.set(snippet.language.clone());
                 s.mark_loaded(&snippet.language, &snippet.main_code());
                 s.code.set(snippet.main_code());
+                s.stdin.set(snippet.stdin.clone().unwrap_or_default());
                 if let Some(title) = &snippet.title {
                     set_document_title(&format!("{title} · warmrun"));
                 }
@@ -167,6 +168,7 @@ pub fn load_snippet(s: Session) {
                     s.last_run.set_value(Some(LastRun {
                         language: snippet.language,
                         code: s.code.get_untracked(),
+                        stdin: snippet.stdin.unwrap_or_default(),
                         output,
                     }));
                 }
@@ -196,7 +198,7 @@ fn dimmed(text: &str, sgr: &str) -> String {
 }
 
 /// Writes a snippet's saved output to the terminal, greyed, under a label.
-fn show_saved_output(s: Session, o: &SnippetOutput) {
+pub(crate) fn show_saved_output(s: Session, o: &SnippetOutput) {
     s.term.clear();
     s.term
         .write_info("── saved output, from when this snippet was shared ──");
@@ -217,9 +219,9 @@ fn show_saved_output(s: Session, o: &SnippetOutput) {
     s.saved.set(Some(o.clone()));
 }
 
-/// Saves the editor's code (and the last run's output, if it ran this code) as a
-/// snippet, then copies its link.
-pub fn share(s: Session) {
+/// Saves the editor's code with `title` and `stdin` (and the last run's output, if it ran
+/// this code) as a snippet, then copies its link.
+pub fn share(s: Session, title: String, stdin: String) {
     if s.share.with_untracked(|st| *st == ShareState::Saving) {
         return;
     }
@@ -241,6 +243,8 @@ pub fn share(s: Session) {
         language,
         code: Some(code),
         output,
+        title: Some(title).filter(|t| !t.trim().is_empty()),
+        stdin: Some(stdin).filter(|t| !t.is_empty()),
         ..NewSnippet::default()
     })
     .expect("snippets always serialize");
@@ -441,12 +445,11 @@ pub fn run(s: Session) {
     }
     let tty = s.tty.get_untracked();
     let (cols, rows) = s.term.size();
-    let frame = frame_json(&run_frame(
-        language,
-        s.code.get_untracked(),
-        tty,
-        Some((cols, rows)),
-    ));
+    let mut frame = run_frame(language, s.code.get_untracked(), tty, Some((cols, rows)));
+    if let ClientFrame::Run(f) = &mut frame {
+        f.run.stdin = Some(s.stdin.get_untracked()).filter(|i| !i.is_empty());
+    }
+    let frame = frame_json(&frame);
     s.capture.set_value(Some(Capture {
         language: s.lang.get_untracked(),
         code: s.code.get_untracked(),
@@ -600,6 +603,7 @@ fn handle(s: Session, msg: ServerFrame) {
                 s.last_run.set_value(Some(LastRun {
                     language: c.language,
                     code: c.code,
+                    stdin: c.stdin,
                     output: SnippetOutput {
                         verdict: e.verdict,
                         stdout: c.stdout,
@@ -677,6 +681,11 @@ pub fn send_stdin(s: Session, data: String) {
         if crate::api::ends_a_wait(&data) {
             s.waiting.set(false);
         }
+        s.capture.update_value(|c| {
+            if let Some(c) = c {
+                push_capped(&mut c.stdin, &data, MAX_KEPT_OUTPUT);
+            }
+        });
         send(s, &ClientFrame::Stdin { data });
     }
 }

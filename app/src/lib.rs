@@ -25,11 +25,17 @@ mod editor;
 #[cfg(target_arch = "wasm32")]
 mod js;
 mod playground;
+mod settings;
+mod share;
 mod stats;
 mod terminal;
 
 pub use editor::CodeEditor;
 pub use playground::{Phase, Playground};
+pub use settings::{
+    Keymap, Settings, Theme, CHANGE_EVENT as SETTINGS_EVENT, STORAGE_KEY as SETTINGS_STORAGE_KEY,
+};
+pub use share::{embed_json, SharedSnippet};
 pub use stats::RunStats;
 pub use terminal::{InputMode, Terminal, TerminalControl};
 
@@ -58,6 +64,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
                 <link rel="icon" href=FAVICON />
+                <script inner_html=settings::THEME_BOOT_SCRIPT></script>
                 <link rel="modulepreload" href=format!("{PKG_PATH}/js/editor.js") />
                 <link rel="modulepreload" href=format!("{PKG_PATH}/js/terminal.js") />
                 <HydrationScripts options />
@@ -77,11 +84,6 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
         <Stylesheet id="warmrun-css" href=format!("{PKG_PATH}/style.css") />
-        <Title text="warmrun playground" />
-        <Meta
-            name="description"
-            content="Run code in Python, JavaScript, C, C++, Go, Rust, Java and Bash in your browser."
-        />
         <Router>
             <Routes fallback=NotFound>
                 <Route path=path!("/") view=HomePage />
@@ -91,6 +93,18 @@ pub fn App() -> impl IntoView {
         </Router>
     }
     .into_any()
+}
+
+/// The title and description of pages other than shared snippets.
+#[component]
+fn DefaultMeta() -> impl IntoView {
+    view! {
+        <Title text="warmrun playground" />
+        <Meta
+            name="description"
+            content="Run code in Python, JavaScript, C, C++, Go, Rust, Java and Bash in your browser."
+        />
+    }
 }
 
 /// `lang` and `code` from the query string.
@@ -109,6 +123,7 @@ fn query_lang_code() -> (String, String) {
 fn HomePage() -> impl IntoView {
     let (lang, code) = query_lang_code();
     view! {
+        <DefaultMeta />
         <div class="wr-page">
             <header class="wr-page-header">
                 <h1 class="wr-logo">
@@ -147,6 +162,7 @@ fn EmbedPage() -> impl IntoView {
     let (lang, code) = query_lang_code();
     let snippet = use_query_map().with_untracked(|q| q.get("snippet").unwrap_or_default());
     view! {
+        <DefaultMeta />
         <div class="wr-embed-page">
             <Playground language=lang initial_code=code snippet=snippet />
         </div>
@@ -154,15 +170,22 @@ fn EmbedPage() -> impl IntoView {
     .into_any()
 }
 
-/// `/s/:id`: a shared snippet, opened in the playground (the browser loads it; the
-/// server renders the page with a "loading" notice).
+/// `/s/:id`: a shared snippet, opened in the playground. A server that has the snippet
+/// store renders it into the page ([`SharedSnippet`] context: code, language, title, meta
+/// tags; a 404 page for an unknown id); otherwise the browser loads it.
 #[component]
 fn SnippetPage() -> impl IntoView {
     let params = use_params_map();
     let id = params.with_untracked(|p| p.get("id").unwrap_or_default());
-    let title = format!("warmrun snippet {id}");
+    let shared = share::shared_snippet();
+    let head = match &shared {
+        Some(data) => view! { <share::SharedSnippetHead data=data.clone() /> }.into_any(),
+        None => {
+            view! { <Title text=share::title_text(&format!("warmrun snippet {id}")) /> }.into_any()
+        }
+    };
     view! {
-        <Title text=title />
+        {head}
         <div class="wr-page">
             <header class="wr-page-header">
                 <h1 class="wr-logo">
@@ -171,7 +194,7 @@ fn SnippetPage() -> impl IntoView {
                 <p class="wr-tagline">"Shared snippet"</p>
             </header>
             <main>
-                <Playground snippet=id />
+                <Playground snippet=id shared=shared />
             </main>
             <Footer />
         </div>
@@ -182,6 +205,7 @@ fn SnippetPage() -> impl IntoView {
 #[component]
 fn NotFound() -> impl IntoView {
     view! {
+        <DefaultMeta />
         <div class="wr-page">
             <h1 class="wr-logo">"Not found"</h1>
             <p>

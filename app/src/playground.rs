@@ -7,6 +7,7 @@ use crate::api::{
     ExitJson, Language, LastRun, SnippetOutput,
 };
 use crate::editor::CodeEditor;
+use crate::share::{SharePanel, SharedSnippet};
 use crate::terminal::{Terminal, TerminalControl};
 use leptos::prelude::*;
 
@@ -36,6 +37,11 @@ impl Phase {
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 pub(crate) enum ShareState {
     Idle,
+    /// The Share dialog is open with these starting values.
+    Editing {
+        title: String,
+        stdin: String,
+    },
     /// Saving the snippet.
     Saving,
     /// Saved: the absolute link, and whether it is on the clipboard.
@@ -74,6 +80,8 @@ pub(crate) enum SnippetLoad {
 pub(crate) struct Capture {
     pub language: String,
     pub code: String,
+    /// Typed into the program's stdin.
+    pub stdin: String,
     pub stdout: String,
     pub stderr: String,
 }
@@ -85,6 +93,8 @@ pub(crate) struct Session {
     pub lang: RwSignal<String>,
     pub code: RwSignal<String>,
     pub tty: RwSignal<bool>,
+    /// Input given to the program up front on Run (a shared snippet's stdin); empty: none.
+    pub stdin: RwSignal<String>,
     pub phase: RwSignal<Phase>,
     /// The program is blocked reading its empty stdin (the server said
     /// `waiting_for_input`); cleared when a line (or EOF) goes to it or the run ends.
@@ -117,20 +127,64 @@ pub(crate) struct Session {
     pub saved: RwSignal<Option<SnippetOutput>>,
     /// A format request is under way.
     pub formatting: RwSignal<bool>,
+    pub settings: crate::settings::SettingsState,
 }
 
 impl Session {
-    fn new(lang: String, code: String, server_url: String, snippet_id: String) -> Session {
-        let snippet = if snippet_id.is_empty() {
+    fn new(
+        lang: String,
+        code: String,
+        server_url: String,
+        snippet_id: String,
+        shared: Option<SharedSnippet>,
+    ) -> Session {
+        let mut snippet = if snippet_id.is_empty() {
             SnippetLoad::None
         } else {
             SnippetLoad::Loading
         };
+        let (mut lang, mut code, mut stdin) = (lang, code, String::new());
+        let mut saved = None;
+        let mut last_run = None;
+        match shared {
+            None => {}
+            Some(SharedSnippet::Found { snippet: found }) => {
+                let found = *found;
+                lang = found.language.clone();
+                code = found.main_code();
+                stdin = found.stdin.clone().unwrap_or_default();
+                snippet = SnippetLoad::Loaded {
+                    language: found.language.clone(),
+                    title: found.title.clone(),
+                    created_at: found.created_at.clone(),
+                    extra_files: found.extra_files(),
+                };
+                if let Some(output) = found.output {
+                    saved = Some(output.clone());
+                    // Shared again unchanged, the snippet keeps its output.
+                    last_run = Some(LastRun {
+                        language: found.language,
+                        code: code.clone(),
+                        stdin: stdin.clone(),
+                        output,
+                    });
+                }
+            }
+            Some(SharedSnippet::NotFound) => snippet = SnippetLoad::NotFound,
+            Some(SharedSnippet::Unavailable { message }) => snippet = SnippetLoad::Failed(message),
+        }
+        let loaded: std::collections::HashMap<String, String> =
+            if matches!(snippet, SnippetLoad::Loaded { .. }) {
+                [(lang.clone(), code.clone())].into()
+            } else {
+                Default::default()
+            };
         Session {
             languages: RwSignal::new(Vec::new()),
             lang: RwSignal::new(lang),
             code: RwSignal::new(code),
             tty: RwSignal::new(false),
+            stdin: RwSignal::new(stdin),
             phase: RwSignal::new(Phase::Idle),
             waiting: RwSignal::new(false),
             result: RwSignal::new(None),
@@ -139,16 +193,17 @@ impl Session {
             term: TerminalControl::new(),
             server_url: StoredValue::new(server_url),
             drafts: StoredValue::new(Default::default()),
-            loaded: StoredValue::new(Default::default()),
+            loaded: StoredValue::new(loaded),
             #[cfg(target_arch = "wasm32")]
             socket: StoredValue::new_local(None),
             capture: StoredValue::new(None),
-            last_run: StoredValue::new(None),
+            last_run: StoredValue::new(last_run),
             share: RwSignal::new(ShareState::Idle),
             snippet_id: StoredValue::new(snippet_id),
             snippet: RwSignal::new(snippet),
-            saved: RwSignal::new(None),
+            saved: RwSignal::new(saved),
             formatting: RwSignal::new(false),
+            settings: crate::settings::SettingsState::new(),
         }
     }
 
@@ -259,10 +314,29 @@ impl Session {
         crate::client::format(*self);
     }
 
-    /// Saves the code as a snippet and copies its link.
+    /// Opens the Share dialog: the snippet's title (when one is shown) and the stdin
+    /// typed during the last run of this code (or the snippet's).
     pub fn share(&self) {
+        let title = self.snippet.with_untracked(|l| match l {
+            SnippetLoad::Loaded { title, .. } => title.clone().unwrap_or_default(),
+            _ => String::new(),
+        });
+        let (lang, code) = (self.lang.get_untracked(), self.code.get_untracked());
+        let typed = self.last_run.with_value(|l| {
+            l.as_ref()
+                .filter(|l| l.language == lang && l.code == code && !l.stdin.is_empty())
+                .map(|l| l.stdin.clone())
+        });
+        let stdin = typed.unwrap_or_else(|| self.stdin.get_untracked());
+        self.share.set(ShareState::Editing { title, stdin });
+    }
+
+    /// Saves the code with `title` and `stdin` as a snippet and copies its link.
+    pub fn save_share(&self, title: String, stdin: String) {
         #[cfg(target_arch = "wasm32")]
-        crate::client::share(*self);
+        crate::client::share(*self, title, stdin);
+        #[cfg(not(target_arch = "wasm32"))]
+        let _ = (title, stdin);
     }
 }
 
@@ -320,8 +394,12 @@ pub fn Playground(
     /// Leaves out the Examples menu (shown by default).
     #[prop(optional)]
     hide_examples: bool,
+    /// A snippet the page already has (a server-rendered `/s/{id}` page): shown at once
+    /// instead of loading `snippet`.
+    #[prop(default = None)]
+    shared: Option<SharedSnippet>,
 ) -> impl IntoView {
-    let s = Session::new(language, initial_code, server_url, snippet);
+    let s = Session::new(language, initial_code, server_url, snippet, shared);
 
     #[cfg(target_arch = "wasm32")]
     {
@@ -329,7 +407,9 @@ pub fn Playground(
             "Press Run (Ctrl+Enter). When the program asks for input, type it here and press Enter.",
         );
         crate::client::load_languages(s);
-        if !s.snippet_id.with_value(String::is_empty) {
+        if let Some(output) = s.saved.get_untracked() {
+            crate::client::show_saved_output(s, &output);
+        } else if s.snippet.with_untracked(|l| *l == SnippetLoad::Loading) {
             crate::client::load_snippet(s);
         }
     }
@@ -498,6 +578,7 @@ pub fn Playground(
                     "tty"
                 </label>
                 <span class="wr-spacer"></span>
+                <crate::settings::SettingsButton s=s />
                 <span class="wr-hint">
                     <kbd>"Ctrl"</kbd>
                     "+"
@@ -506,6 +587,7 @@ pub fn Playground(
                 </span>
             </div>
             <SharePanel s=s />
+            <crate::settings::SettingsPanel s=s />
             <div class="wr-panes" style=style>
                 <div class="wr-pane wr-editor-pane">
                     <CodeEditor
@@ -717,6 +799,9 @@ fn SnippetBanner(s: Session) -> impl IntoView {
                             " · {extra_files} more file{} not shown (only the main file opens here)",
                             if extra_files == 1 { " is" } else { "s are" }
                         ))}
+                        {move || (!s.stdin.with(String::is_empty)).then(|| view! {
+                            <span class="wr-snippet-stdin">" · with stdin, given to the program on Run"</span>
+                        })}
                         <span class="wr-snippet-hint">" Edit it freely: sharing again makes a new link."</span>
                     </p>
                 }
@@ -738,88 +823,5 @@ fn SnippetBanner(s: Session) -> impl IntoView {
             }
             .into_any(),
         }
-    }
-}
-
-/// The result of Share: "Link copied" with the link, or the link to copy by hand, or an
-/// error.
-#[component]
-fn SharePanel(s: Session) -> impl IntoView {
-    let field = NodeRef::<leptos::html::Input>::new();
-    // A link that is not on the clipboard yet: focused and selected, ready to copy.
-    #[cfg(target_arch = "wasm32")]
-    Effect::new(move |_| {
-        if let Some(el) = field.get() {
-            if s.share
-                .with_untracked(|st| matches!(st, ShareState::Done { copied: false, .. }))
-            {
-                let _ = el.focus();
-                el.select();
-            }
-        }
-    });
-    let close = move |_| s.share.set(ShareState::Idle);
-    move || match s.share.get() {
-        ShareState::Idle | ShareState::Saving => ().into_any(),
-        ShareState::Done { link, copied } => {
-            let (label, class) = if copied {
-                ("✓ Link copied", "wr-share-panel wr-copied")
-            } else {
-                ("Copy this link:", "wr-share-panel wr-copy-manually")
-            };
-            view! {
-                <div class=class role="dialog" aria-label="Share link">
-                    <span class="wr-share-label" role="status">{label}</span>
-                    <input
-                        class="wr-share-link"
-                        type="text"
-                        readonly
-                        aria-label="Share link"
-                        value=link.clone()
-                        node_ref=field
-                        on:focus=move |ev| {
-                            #[cfg(target_arch = "wasm32")]
-                            {
-                                use wasm_bindgen::JsCast;
-                                if let Some(el) = ev
-                                    .target()
-                                    .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-                                {
-                                    el.select();
-                                }
-                            }
-                            #[cfg(not(target_arch = "wasm32"))]
-                            let _ = ev;
-                        }
-                    />
-                    {(!copied).then(|| view! {
-                        <button
-                            class="wr-share-copy"
-                            title="Copy the link"
-                            on:click=move |_| {
-                                #[cfg(target_arch = "wasm32")]
-                                crate::client::copy_again(s);
-                            }
-                        >
-                            "Copy"
-                        </button>
-                    })}
-                    <a class="wr-share-open" href=link target="_blank" rel="noopener">"Open"</a>
-                    <button class="wr-share-close" title="Close" aria-label="Close" on:click=close>
-                        "×"
-                    </button>
-                </div>
-            }
-            .into_any()
-        }
-        ShareState::Failed(msg) => view! {
-            <div class="wr-share-panel wr-share-failed" role="alert">
-                <span class="wr-error">{msg}</span>
-                <button class="wr-share-close" title="Close" aria-label="Close" on:click=close>
-                    "×"
-                </button>
-            </div>
-        }
-        .into_any(),
     }
 }

@@ -37,9 +37,25 @@ after(async () => {
   if (chromium) await chromium.close();
 });
 
-/** Clicks Share and waits for its outcome: the share panel. */
-async function share(p) {
+/**
+ * Clicks Share, fills the dialog (a `title` and `stdin`, when given, typed over what it
+ * offers), presses "Create link" and waits for the outcome: the share panel.
+ */
+async function share(p, { title = null, stdin = null, dialog = null } = {}) {
   await p.click("button.wr-share");
+  await p.waitForSelector(".wr-share-dialog", { timeout: 10_000 });
+  if (dialog) await dialog(p);
+  if (title !== null) {
+    await p.click("input.wr-share-title", { clickCount: 3 });
+    await p.keyboard.press("Backspace");
+    await p.keyboard.type(title);
+  }
+  if (stdin !== null) {
+    await p.$eval("textarea.wr-share-stdin", (el) => { el.value = ""; });
+    await p.click("textarea.wr-share-stdin");
+    await p.keyboard.type(stdin);
+  }
+  await p.click("button.wr-share-save");
   await p.waitForSelector(".wr-share-panel", { timeout: 15_000 });
   return p.$eval(".wr-share-panel", (el) => ({
     className: el.className,
@@ -158,7 +174,88 @@ describe("snippets", () => {
     await p.close();
   });
 
+  it("the dialog saves a title and the stdin typed in the run; the page shows them before JS runs", async () => {
+    const p = await openPage(chromium.browser, `${BASE}/`, pageErrors);
+    const code = 'name = input("name? ")\nprint("hello", name)';
+    await typeCode(p, code);
+    await clickRun(p);
+    await waitForTerminal(p, "name?");
+    await p.click(".wr-terminal .xterm");
+    await p.keyboard.type("Ada");
+    await p.keyboard.press("Enter");
+    assert.equal(await waitForVerdict(p), "ok");
+    await waitForTerminal(p, "hello Ada");
+    const title = 'Greeter "quoted" </script><b>bold</b>';
+    let offered;
+    const panel = await share(p, {
+      title,
+      dialog: async (p) => {
+        offered = await p.$eval(".wr-share-dialog", (d) => ({
+          title: d.querySelector("input.wr-share-title").value,
+          stdin: d.querySelector("textarea.wr-share-stdin").value,
+          focused: document.activeElement === d.querySelector("input.wr-share-title"),
+        }));
+        await p.screenshot({ path: path.join(ARTIFACTS, "share-dialog.png") });
+      },
+    });
+    assert.deepEqual(offered, { title: "", stdin: "Ada\n", focused: true }, "the stdin typed in the run is offered");
+    assert.match(panel.className, /wr-copied/, JSON.stringify(panel));
+    const id = panel.link.split("/").pop();
+    const saved = await p.evaluate((id) => fetch(`/api/v1/snippets/${id}`).then((r) => r.json()), id);
+    assert.equal(saved.title, title);
+    assert.equal(saved.stdin, "Ada\n");
+    assert.equal(saved.code, code);
+    await p.close();
+
+    // Without JavaScript: the server's HTML alone shows code, title and language.
+    const bare = await fresh.newPage();
+    await bare.setJavaScriptEnabled(false);
+    const resp = await bare.goto(panel.link, { waitUntil: "load" });
+    assert.equal(resp.status(), 200);
+    assert.equal(await bare.title(), `${title} · warmrun`);
+    assert.equal(await bare.$eval(".wr-editor-fallback", (el) => el.value), code);
+    assert.match(await bare.$eval(".wr-snippet-info", (el) => el.textContent), /Greeter "quoted" <\/script><b>bold<\/b>.*python.*with stdin/s);
+    assert.equal(await bare.$eval('meta[property="og:title"]', (m) => m.content), `${title} · warmrun`);
+    assert.equal(await bare.$eval('meta[property="og:description"]', (m) => m.content), code);
+    assert.equal(await bare.$("b"), null, "the title's markup stays text");
+    await bare.screenshot({ path: path.join(ARTIFACTS, "shared-snippet-no-js.png") });
+    await bare.close();
+
+    // Hydrated: Run gives the program the saved stdin.
+    const q = await openPage(fresh, panel.link, pageErrors);
+    assert.equal(await q.title(), `${title} · warmrun`);
+    assert.equal(await editorText(q), code);
+    await clickRun(q);
+    assert.equal(await waitForVerdict(q), "ok");
+    await waitForTerminal(q, "hello Ada");
+    await q.close();
+  });
+
+  it("a hostile snippet stays text: no script runs, the page shows it verbatim", async () => {
+    const code = "print('</script><script>alert(1)</script>')\n# <!-- & \"q\"";
+    const title = 'x" onmouseover="alert(2)" </title><script>alert(3)</script>';
+    const r = await fetch(`${BASE}/api/v1/snippets`, {
+      method: "POST", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ language: "python", code, title }),
+    });
+    assert.equal(r.status, 201);
+    const { url } = await r.json();
+    const dialogs = [];
+    const p = await openPage(fresh, `${BASE}${url}`, pageErrors, {
+      setup: (p) => p.on("dialog", (d) => { dialogs.push(d.message()); d.dismiss(); }),
+    });
+    assert.equal(await editorText(p), code);
+    assert.equal(await p.title(), `${title} · warmrun`);
+    assert.match(await p.$eval(".wr-snippet-info", (el) => el.textContent), /onmouseover/);
+    assert.equal(await p.$$eval("script", (s) => s.filter((x) => /alert/.test(x.textContent) && x.type !== "application/json").length), 0);
+    await p.hover(".wr-snippet-info strong");
+    assert.deepEqual(dialogs, [], "no alert ran");
+    await p.screenshot({ path: path.join(ARTIFACTS, "shared-snippet-hostile.png") });
+    await p.close();
+  });
+
   it("an unknown id shows “snippet not found”", async () => {
+    assert.equal((await fetch(`${BASE}/s/zzzzzzzzzzzz`)).status, 404, "an HTTP 404 page");
     const p = await openPage(fresh, `${BASE}/s/zzzzzzzzzzzz`, pageErrors, { allow: /status of 404/ });
     await p.waitForSelector(".wr-not-found", { timeout: 10_000 });
     assert.match(await p.$eval(".wr-not-found", (el) => el.textContent), /Snippet not found.*zzzzzzzzzzzz/s);

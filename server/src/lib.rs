@@ -119,11 +119,37 @@ pub fn app_router(state: SharedState) -> Router {
     #[cfg(feature = "web")]
     let router = {
         let site = state.config.site_root.clone();
-        api_routes(state).merge(web::router(site))
+        let snippets = web_snippets(state.clone());
+        api_routes(state).merge(web::router(site, Some(snippets)))
     };
     #[cfg(not(feature = "web"))]
     let router = api_routes(state);
     with_node_header(router.layer(cors), node)
+}
+
+/// Where `/s/{id}` pages find their snippet: the store.
+#[cfg(feature = "web")]
+fn web_snippets(state: SharedState) -> web::SnippetSource {
+    std::sync::Arc::new(move |id: String| {
+        let state = state.clone();
+        Box::pin(async move {
+            use app::SharedSnippet;
+            use snippets::SnippetError;
+            match state.snippets.load(&id).await {
+                Ok(snippet) => SharedSnippet::Found {
+                    snippet: Box::new(snippet),
+                },
+                Err(SnippetError::NotFound(_) | SnippetError::BadId(_)) => SharedSnippet::NotFound,
+                Err(e) => {
+                    tracing::warn!("loading snippet {id} for its page failed: {e}");
+                    SharedSnippet::Unavailable {
+                        message: "The snippet store is not available right now; try again shortly."
+                            .into(),
+                    }
+                }
+            }
+        })
+    })
 }
 
 /// The API routes (everything but the web pages).

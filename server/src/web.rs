@@ -4,39 +4,100 @@
 //! `<site_root>/pkg` (served here under `/pkg`). Everything is compressed (gzip or
 //! brotli, as the client accepts).
 //!
+//! `/s/{id}` is rendered with the snippet already in it ([`SharedSnippet`], from the
+//! store through a [`SnippetSource`]): code, language, title and meta tags are in the HTML
+//! the server sends, and an unknown id is a 404 page.
+//!
 //! The router has no fallback, so it merges into the API router (which has one).
 
-use app::{shell, App};
+use app::{shell, App, SharedSnippet};
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{Request, StatusCode};
+use axum::response::Response;
+use axum::routing::get;
 use axum::Router;
+use futures_util::future::BoxFuture;
 use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::path::PathBuf;
+use std::sync::Arc;
 use tower_http::compression::CompressionLayer;
 use tower_http::services::ServeDir;
 
 /// The name wasm-bindgen gives the hydrate bundle: `pkg/frontend.js`, `pkg/frontend_bg.wasm`.
 const OUTPUT_NAME: &str = "frontend";
 
+/// Finds the snippet of a `/s/{id}` page: `Found`, `NotFound` (also for ids not shaped
+/// like one) or `Unavailable` (the store failed).
+pub type SnippetSource = Arc<dyn Fn(String) -> BoxFuture<'static, SharedSnippet> + Send + Sync>;
+
+/// The path of the shared snippet page, as the app's router lists it.
+const SNIPPET_PAGE: &str = "/s/{id}";
+
 /// Pages and `/pkg` static files. `site_root` is the directory the frontend build wrote
 /// (`$WARMRUN_SITE`, by default `/var/cache/warmrun-build/site`); a missing directory
-/// still renders the pages (unhydrated) and answers 404 under `/pkg`.
-pub fn router(site_root: PathBuf) -> Router {
+/// still renders the pages (unhydrated) and answers 404 under `/pkg`. With `snippets`,
+/// `/s/{id}` renders the snippet itself; without, the browser loads it.
+pub fn router(site_root: PathBuf, snippets: Option<SnippetSource>) -> Router {
     let options = LeptosOptions::builder()
         .output_name(OUTPUT_NAME)
         .site_root(site_root.to_string_lossy().into_owned())
         .site_pkg_dir("pkg")
         .build();
-    let routes = generate_route_list(App);
-    let pages = Router::new()
-        .leptos_routes(&options, routes, {
-            let options = options.clone();
-            move || shell(options.clone())
-        })
-        .with_state(options);
+    let mut routes = generate_route_list(App);
+    if snippets.is_some() {
+        routes.retain(|r| r.path() != SNIPPET_PAGE);
+    }
+    let mut pages = Router::new().leptos_routes(&options, routes, {
+        let options = options.clone();
+        move || shell(options.clone())
+    });
+    if let Some(source) = snippets {
+        pages = pages.route(
+            SNIPPET_PAGE,
+            get(
+                move |options: State<LeptosOptions>, id: Path<String>, req: Request<Body>| {
+                    snippet_page(options, id, req, source.clone())
+                },
+            ),
+        );
+    }
+    let pages = pages.with_state(options);
     Router::new()
         .merge(pages)
         .nest_service("/pkg", ServeDir::new(site_root.join("pkg")))
         .layer(CompressionLayer::new().gzip(true).br(true))
+}
+
+/// `/s/{id}`: the page rendered around the snippet (200), or the not-found page (404), or
+/// a page saying the store failed (503).
+async fn snippet_page(
+    State(options): State<LeptosOptions>,
+    Path(id): Path<String>,
+    req: Request<Body>,
+    source: SnippetSource,
+) -> Response {
+    let data = source(id).await;
+    let status = match &data {
+        SharedSnippet::Found { .. } => StatusCode::OK,
+        SharedSnippet::NotFound => StatusCode::NOT_FOUND,
+        SharedSnippet::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    let render = leptos_axum::render_app_to_stream_with_context(
+        {
+            let options = options.clone();
+            move || {
+                provide_context(options.clone());
+                provide_context(data.clone());
+            }
+        },
+        move || shell(options.clone()),
+    );
+    let mut response = render(req).await;
+    *response.status_mut() = status;
+    response
 }
 
 #[cfg(test)]
@@ -79,7 +140,7 @@ mod tests {
     #[tokio::test]
     async fn pages_render_and_static_files_are_compressed() {
         let site = site();
-        let app = router(site.clone());
+        let app = router(site.clone(), None);
 
         let (status, _, body) = get(app.clone(), "/", None).await;
         assert_eq!(status, StatusCode::OK);

@@ -1,7 +1,7 @@
 // warmrun code editor: a thin wrapper over CodeMirror 6, bundled by esbuild
 // (app/js/build.mjs, code splitting: one chunk per language grammar) into
 // <site>/pkg/js/editor.js, which app/js/loader.js imports at run time.
-import { EditorView } from "codemirror";
+import { EditorView } from "@codemirror/view";
 import { EditorState, Compartment, Prec } from "@codemirror/state";
 import {
   keymap, lineNumbers, highlightActiveLineGutter, highlightSpecialChars,
@@ -86,8 +86,31 @@ const darkQuery = () =>
     ? window.matchMedia("(prefers-color-scheme: dark)")
     : null;
 
+// The playground's settings (app/src/settings.rs) are attributes of <html>:
+// data-theme ("light" | "dark"; absent: the system's), data-keymap ("vim" | "emacs";
+// absent: standard) and the CSS variable --wr-font-size. A "warmrun-settings" event on
+// document says they changed.
+const SETTINGS_EVENT = "warmrun-settings";
+const setting = (name) =>
+  typeof document !== "undefined" ? document.documentElement.getAttribute(name) : null;
+const isDark = (query) => {
+  const theme = setting("data-theme");
+  if (theme === "dark" || theme === "light") return theme === "dark";
+  return !!(query && query.matches);
+};
+
+// Vim and Emacs keybindings: separate chunks, loaded only when chosen.
+const KEYMAPS = {
+  vim: () => import("@replit/codemirror-vim").then((m) => m.vim()),
+  emacs: () => import("@replit/codemirror-emacs").then((m) => m.emacs()),
+};
+const keymapSupport = (name) => {
+  const load = KEYMAPS[name];
+  return load ? load().catch(() => []) : Promise.resolve([]);
+};
+
 const baseTheme = EditorView.theme({
-  "&": { height: "100%", fontSize: "14px" },
+  "&": { height: "100%", fontSize: "var(--wr-font-size, 14px)" },
   ".cm-scroller": {
     overflow: "auto",
     fontFamily: "ui-monospace, SFMono-Regular, Menlo, Consolas, 'Liberation Mono', monospace",
@@ -106,9 +129,13 @@ const baseTheme = EditorView.theme({
  * @param {() => void} onRun called on Ctrl+Enter / Cmd+Enter
  */
 export async function createEditor(parent, doc, language, readOnly, onChange, onRun) {
-  const initialLanguage = await languageSupport(language);
+  let keymapName = setting("data-keymap") || "standard";
+  const [initialLanguage, initialKeymap] = await Promise.all([
+    languageSupport(language), keymapSupport(keymapName),
+  ]);
   const lang = new Compartment();
   const theme = new Compartment();
+  const keys = new Compartment();
   const ro = new Compartment();
   const query = darkQuery();
   let current = String(language);
@@ -124,6 +151,8 @@ export async function createEditor(parent, doc, language, readOnly, onChange, on
       doc,
       extensions: [
         runKeys,
+        // Before the standard keymap, as the vim and emacs packages ask.
+        keys.of(Prec.high(initialKeymap)),
         lineNumbers(),
         highlightActiveLineGutter(),
         highlightSpecialChars(),
@@ -140,7 +169,7 @@ export async function createEditor(parent, doc, language, readOnly, onChange, on
         baseTheme,
         EditorView.contentAttributes.of({ "aria-label": "Code editor" }),
         lang.of(initialLanguage),
-        theme.of(themeFor(query && query.matches)),
+        theme.of(themeFor(isDark(query))),
         ro.of([EditorState.readOnly.of(!!readOnly), EditorView.editable.of(!readOnly)]),
         EditorView.updateListener.of((u) => {
           if (u.docChanged) onChange(u.state.doc.toString());
@@ -149,8 +178,22 @@ export async function createEditor(parent, doc, language, readOnly, onChange, on
     }),
   });
 
-  const onScheme = (e) => view.dispatch({ effects: theme.reconfigure(themeFor(e.matches)) });
+  const onScheme = () => view.dispatch({ effects: theme.reconfigure(themeFor(isDark(query))) });
   if (query) query.addEventListener("change", onScheme);
+  const onSettings = () => {
+    onScheme();
+    const wanted = setting("data-keymap") || "standard";
+    if (wanted !== keymapName) {
+      keymapName = wanted;
+      keymapSupport(wanted).then((ext) => {
+        if (keymapName === wanted) view.dispatch({ effects: keys.reconfigure(Prec.high(ext)) });
+      });
+    }
+    view.dom.setAttribute("data-keymap", keymapName);
+    view.requestMeasure();
+  };
+  document.addEventListener(SETTINGS_EVENT, onSettings);
+  view.dom.setAttribute("data-keymap", keymapName);
 
   return {
     view,
@@ -182,6 +225,7 @@ export async function createEditor(parent, doc, language, readOnly, onChange, on
     focus: () => view.focus(),
     destroy() {
       if (query) query.removeEventListener("change", onScheme);
+      document.removeEventListener(SETTINGS_EVENT, onSettings);
       view.destroy();
     },
   };

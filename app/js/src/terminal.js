@@ -46,14 +46,26 @@ const SGR_RESET = "\x1b[0m";
  */
 export function createTerminal(parent, onInput, onEof, onInterrupt, onResize) {
   const query = window.matchMedia ? window.matchMedia("(prefers-color-scheme: dark)") : null;
+  // The playground's settings (app/src/settings.rs): attributes of <html>, and a
+  // "warmrun-settings" event on document when they change.
+  const root = document.documentElement;
+  const isDark = () => {
+    const theme = root.getAttribute("data-theme");
+    if (theme === "dark" || theme === "light") return theme === "dark";
+    return !!(query && query.matches);
+  };
+  const fontSize = () => {
+    const n = Number(root.getAttribute("data-font-size"));
+    return n >= 8 && n <= 32 ? n : 14;
+  };
   const term = new Terminal({
     convertEol: true,
     cursorBlink: true,
     cursorInactiveStyle: "outline",
     fontFamily: "ui-monospace, SFMono-Regular, Menlo, Consolas, 'Liberation Mono', monospace",
-    fontSize: 14,
+    fontSize: fontSize(),
     scrollback: 5000,
-    theme: query && query.matches ? DARK : LIGHT,
+    theme: isDark() ? DARK : LIGHT,
   });
   const fit = new FitAddon();
   term.loadAddon(fit);
@@ -137,8 +149,16 @@ export function createTerminal(parent, onInput, onEof, onInterrupt, onResize) {
   if (observer) observer.observe(parent);
   refit();
 
-  const onScheme = (e) => { term.options.theme = e.matches ? DARK : LIGHT; };
+  const onScheme = () => { term.options.theme = isDark() ? DARK : LIGHT; };
   if (query) query.addEventListener("change", onScheme);
+  const onSettings = () => {
+    onScheme();
+    if (term.options.fontSize !== fontSize()) {
+      term.options.fontSize = fontSize();
+      refit();
+    }
+  };
+  document.addEventListener("warmrun-settings", onSettings);
 
   return {
     term,
@@ -187,6 +207,7 @@ export function createTerminal(parent, onInput, onEof, onInterrupt, onResize) {
     destroy() {
       if (observer) observer.disconnect();
       if (query) query.removeEventListener("change", onScheme);
+      document.removeEventListener("warmrun-settings", onSettings);
       term.dispose();
     },
   };
