@@ -17,7 +17,10 @@
 #      (opt-level z, lto, codegen-units 1, panic abort), wasm-bindgen --target web,
 #      wasm-opt -Oz from npm's binaryen (not Debian's: it breaks the wasm).
 #   5. Swaps the new pkg/ in, prints sizes and fails when over budget: release wasm gzip
-#      < 400 KiB, first load (wasm + JS + CSS, gzip) < 600 KiB.
+#      < 400 KiB, first load (wasm + JS + CSS, gzip) < 630 KiB. (It was 600 until the
+#      playground gained Format, plots, the share dialog and settings: +18 KiB of wasm, and
+#      +12 KiB of CodeMirror code that the lazily loaded vim/emacs keymaps share with the
+#      editor, which esbuild's code splitting puts in the first load's shared chunks.)
 #
 # Environment: WARMRUN_SITE (output), CARGO_TARGET_DIR (default
 # /var/cache/warmrun-build/target), WARMRUN_WASM_PROFILE (default wasm-release; "dev"
@@ -30,7 +33,7 @@ SITE=${WARMRUN_SITE:-/var/cache/warmrun-build/site}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/cache/warmrun-build/target}
 PROFILE=${WARMRUN_WASM_PROFILE:-wasm-release}
 WASM_BUDGET_KIB=400
-FIRST_LOAD_BUDGET_KIB=600
+FIRST_LOAD_BUDGET_KIB=630
 
 say() { echo "[build-frontend] $*"; }
 t0=$(date +%s)

@@ -78,10 +78,8 @@ describe("settings", () => {
     await p.waitForFunction(() => getComputedStyle(document.querySelector(".xterm-rows")).fontSize === "18px", { timeout: 5_000 });
   });
 
-  // TODO: the keymap setting reaches the editor (data-keymap is set, the vim and emacs
-  // chunks load) but the bindings do not take effect yet; see /work/wt/notes/share.md.
-  const KEYMAP_TODO = "vim/emacs bindings not active yet after reconfigure";
-  it("vim keybindings: Escape, then dd deletes a line", { todo: KEYMAP_TODO }, async () => {
+  // The editor's data-keymap changes once the chosen bindings are in effect.
+  it("vim keybindings: Escape, then dd deletes a line", async () => {
     await typeCode(p, "first line\nsecond line");
     await openSettings(p);
     await p.select("select.wr-setting-keymap", "vim");
@@ -94,7 +92,9 @@ describe("settings", () => {
     await p.screenshot({ path: path.join(ARTIFACTS, "settings-vim.png") });
   });
 
-  it("emacs keybindings: Ctrl+A goes to the start of the line", { todo: KEYMAP_TODO }, async () => {
+  // Known gap: with @replit/codemirror-emacs 6.1.0 the editor is in emacs mode (its
+  // .cm-emacsMode class is set) but Ctrl+A still selects all; vim works.
+  it("emacs keybindings: Ctrl+A goes to the start of the line", { todo: "emacs mode is on but its keys do not take effect yet" }, async () => {
     await openSettings(p);
     await p.select("select.wr-setting-keymap", "emacs");
     await p.waitForSelector(".cm-editor[data-keymap=emacs]", { timeout: 5_000 });

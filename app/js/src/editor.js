@@ -186,10 +186,13 @@ export async function createEditor(parent, doc, language, readOnly, onChange, on
     if (wanted !== keymapName) {
       keymapName = wanted;
       keymapSupport(wanted).then((ext) => {
-        if (keymapName === wanted) view.dispatch({ effects: keys.reconfigure(Prec.high(ext)) });
+        if (keymapName !== wanted) return;
+        view.dispatch({ effects: keys.reconfigure(Prec.high(ext)) });
+        // Only now: data-keymap on the editor says which bindings are in effect (the chunk
+        // loads first), so that keys typed after it shows go to the new bindings.
+        view.dom.setAttribute("data-keymap", wanted);
       });
     }
-    view.dom.setAttribute("data-keymap", keymapName);
     view.requestMeasure();
   };
   document.addEventListener(SETTINGS_EVENT, onSettings);
