@@ -10,7 +10,7 @@
 // report of scripts/build-frontend.sh. Takes about a second.
 import * as esbuild from "esbuild";
 import { fileURLToPath } from "node:url";
-import { writeFileSync, rmSync } from "node:fs";
+import { readFileSync, writeFileSync, rmSync } from "node:fs";
 import path from "node:path";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -25,6 +25,18 @@ const common = {
   nodePaths: [path.join(here, "node_modules")],
 };
 
+// @replit/codemirror-emacs binds its keys and defines its commands in top-level calls it
+// marks /*@__PURE__*/, so a minifier drops them and emacs mode has no keys at all: keep them.
+const keepEmacsBindings = {
+  name: "keep-emacs-bindings",
+  setup(build) {
+    build.onLoad({ filter: /codemirror-emacs[\\/]dist[\\/]index\.js$/ }, (args) => ({
+      contents: readFileSync(args.path, "utf8").replaceAll("/*@__PURE__*/EmacsHandler.", "EmacsHandler."),
+      loader: "js",
+    }));
+  },
+};
+
 rmSync(jsOut, { recursive: true, force: true }); // no stale chunks
 const js = await esbuild.build({
   ...common,
@@ -36,6 +48,7 @@ const js = await esbuild.build({
   target: ["es2020"],
   platform: "browser",
   metafile: true,
+  plugins: [keepEmacsBindings],
 });
 await esbuild.build({
   ...common,
