@@ -412,7 +412,16 @@ mod tests {
             catalog.resolve("java", Some("17")).unwrap().id.as_str(),
             "java-17"
         );
-        assert_eq!(old.examples, newest.examples, "examples of the newest");
+        let offered: Vec<&Example> = newest.examples.iter().filter(|e| !e.newest_only).collect();
+        assert!(
+            offered.len() < newest.examples.len(),
+            "python's plot is newest_only"
+        );
+        assert_eq!(
+            old.examples.iter().collect::<Vec<_>>(),
+            offered,
+            "the newest's examples but those only it can run"
+        );
         let e = catalog.resolve("python", Some("3.1")).unwrap_err();
         assert!(
             matches!(&e, PoolError::UnknownVersion { available, .. } if available.len() == 2),
