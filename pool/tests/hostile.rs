@@ -77,11 +77,12 @@ sleep "${WARMRUN_INSPECT_DELAY:-0}"
 me=$(id -u)
 field() { local k v; while read -r k v _; do [ "$k" = "$2" ] && { echo "$v"; return; }; done < "/proc/$1/status" 2>/dev/null; echo 0; }
 echo "host $(cat /proc/sys/kernel/hostname)"
-for d in /workspace /tmp /dev/shm /dev/mqueue; do
+for d in /workspace /workspace/output /tmp /dev/shm /dev/mqueue; do
   if [ ! -d "$d" ]; then echo "dir $d: absent"; continue; fi
   left=""
   for f in "$d"/.* "$d"/*; do
     b=${f##*/}
+    [ "$f" = /workspace/output ] && continue # made afresh for every run; listed itself
     case "$b" in .|..|'*'|'.*'|main|main.*|inspect.sh|.gocache) continue;; esac
     if [ -e "$f" ] || [ -L "$f" ]; then left="$left $b"; fi
   done
@@ -174,6 +175,7 @@ fn assert_clean(out: &str, when: &str) {
     };
     let expected = [
         "dir /workspace:",
+        "dir /workspace/output:",
         "dir /tmp:",
         "dir /dev/shm:",
         mqueue,

@@ -25,9 +25,12 @@ fn server() -> &'static TestServer {
 }
 
 async fn run(code: &str) -> Value {
+    // Roomy limits: matplotlib takes seconds to import, several times more under gVisor on
+    // a busy host; these tests are about the files, not the time.
     let (status, _, body) = post(
         &server().url("/api/v1/runs"),
-        json!({"language": "python", "code": code}),
+        json!({"language": "python", "code": code,
+               "limits": {"wall_ms": 45_000, "cpu_ms": 25_000}}),
     )
     .await;
     assert_eq!(status, 200, "{body}");
