@@ -1065,7 +1065,7 @@ attempt("mknod", lambda: os.mknod("/tmp/sda", 0o600 | stat.S_IFBLK, os.makedev(8
         }
         assert_eq!(
             values(&out, "own-env "),
-            ["['HOME', 'LANG', 'PATH', 'PYTHONDONTWRITEBYTECODE', 'PYTHONUNBUFFERED', 'USER']"],
+            ["['HOME', 'LANG', 'MPLBACKEND', 'MPLCONFIGDIR', 'PATH', 'PYTHONDONTWRITEBYTECODE', 'PYTHONUNBUFFERED', 'USER']"],
             "{out}"
         );
         assert_eq!(values(&out, "sockets "), ["[]"], "{out}");
