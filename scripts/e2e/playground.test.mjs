@@ -171,8 +171,9 @@ describe("playground", () => {
   });
 
   it("/s/:id with an unknown id says so; phone width in dark mode is usable", async () => {
-    // Not even shaped like an id: the API answers 400, the page "not found" all the same.
-    const p = await openPage(`${BASE}/s/abc123`, { width: 390, height: 844, dark: true, allow: /status of 400/ });
+    // Not even shaped like an id: the page answers 404 (rendered on the server; the API
+    // would answer 400), "not found" all the same.
+    const p = await openPage(`${BASE}/s/abc123`, { width: 390, height: 844, dark: true, allow: /status of 40[04]/ });
     await p.waitForSelector(".wr-not-found", { timeout: 10_000 });
     const notice = await p.$eval(".wr-not-found", (n) => n.textContent);
     assert.match(notice, /Snippet not found/);
