@@ -54,8 +54,19 @@ fn our_api_runs_the_version_asked_for_and_the_newest_by_default() {
             old["version"].as_str().unwrap().starts_with("3.11."),
             "{old}"
         );
+        // All but those only the newest can run (python's plot: python-3.11 has no matplotlib).
+        let ids = |l: &Value| -> Vec<String> {
+            l["examples"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["id"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let offered: Vec<String> = ids(&newest).into_iter().filter(|id| id != "plot").collect();
         assert_eq!(
-            old["examples"], newest["examples"],
+            ids(&old),
+            offered,
             "an older version offers the newest's examples"
         );
         let newest_minor = newest["version"]
