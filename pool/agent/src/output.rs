@@ -41,6 +41,20 @@ pub fn send(sandbox: &Sandbox, limits: ArtifactLimits, send: &mut dyn FnMut(Even
             if dir < 0 {
                 return;
             }
+            // gVisor (runsc 20221219) opens a symbolic link to a directory despite
+            // O_NOFOLLOW: the path must name the very directory opened, not a link to one.
+            let (mut by_path, mut opened) = (
+                std::mem::zeroed::<libc::stat>(),
+                std::mem::zeroed::<libc::stat>(),
+            );
+            if libc::lstat(path.as_ptr(), &mut by_path) != 0
+                || libc::fstat(dir, &mut opened) != 0
+                || by_path.st_mode & libc::S_IFMT != libc::S_IFDIR
+                || (by_path.st_dev, by_path.st_ino) != (opened.st_dev, opened.st_ino)
+            {
+                libc::close(dir);
+                return;
+            }
             let mut names = dir_names(dir);
             names.sort();
             let (mut files, mut bytes) = (0u32, 0u64);
