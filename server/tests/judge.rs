@@ -36,24 +36,6 @@ fn twenty_cases(wrong: usize) -> Value {
     json!({"language": "c", "code": SUM_C, "tests": cases})
 }
 
-/// Compilations of C that succeeded, from `/metrics`.
-async fn compiles(s: &TestServer) -> u64 {
-    let text = reqwest::get(s.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find(|l| {
-            l.starts_with("warmrun_compile_seconds_count")
-                && l.contains("language=\"c\"")
-                && l.contains("verdict=\"ok\"")
-        })
-        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
-        .unwrap_or(0)
-}
-
 fn assert_judged(result: &Value, wrong: usize) {
     assert_eq!(result["verdict"], "wrong_answer", "{result}");
     assert_eq!(result["compile"]["verdict"], "ok", "{result}");
@@ -87,11 +69,15 @@ fn a_run_with_twenty_cases_compiles_once() {
     let s = server();
     rt().block_on(async {
         let _turn = TURN.lock().await;
-        let before = compiles(s).await;
+        let before = c_compiles(s).await;
         let (status, _, body) = post(&s.url("/api/v1/runs"), twenty_cases(7)).await;
         assert_eq!(status, 200, "{body}");
         assert_judged(&body, 7);
-        assert_eq!(compiles(s).await, before + 1, "one compilation per request");
+        assert_eq!(
+            c_compiles(s).await,
+            before + 1,
+            "one compilation per request"
+        );
     });
 }
 
@@ -100,7 +86,7 @@ fn a_submission_with_cases_is_judged_and_kept() {
     let s = server();
     rt().block_on(async {
         let _turn = TURN.lock().await;
-        let before = compiles(s).await;
+        let before = c_compiles(s).await;
         let (status, _, body) = post(&s.url("/api/v1/submissions"), twenty_cases(11)).await;
         assert_eq!(status, 202, "{body}");
         let id = body["id"].as_str().unwrap().to_string();
@@ -121,7 +107,7 @@ fn a_submission_with_cases_is_judged_and_kept() {
         };
         assert_judged(&done["result"], 11);
         assert_eq!(
-            compiles(s).await,
+            c_compiles(s).await,
             before + 1,
             "one compilation per submission"
         );

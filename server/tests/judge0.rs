@@ -367,24 +367,6 @@ fn batches_create_and_read_several() {
     });
 }
 
-/// Compilations of C that succeeded, from `/metrics`.
-async fn c_compiles(s: &TestServer) -> u64 {
-    let text = reqwest::get(s.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find(|l| {
-            l.starts_with("warmrun_compile_seconds_count")
-                && l.contains("language=\"c\"")
-                && l.contains("verdict=\"ok\"")
-        })
-        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
-        .unwrap_or(0)
-}
-
 #[test]
 fn compiler_options_reach_the_compiler() {
     let s = shared();

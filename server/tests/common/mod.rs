@@ -258,3 +258,21 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// Compilations of C that succeeded, from `/metrics`.
+pub async fn c_compiles(s: &TestServer) -> u64 {
+    let text = reqwest::get(s.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find(|l| {
+            l.starts_with("warmrun_compile_seconds_count")
+                && l.contains("language=\"c\"")
+                && l.contains("verdict=\"ok\"")
+        })
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap_or(0)
+}
