@@ -108,6 +108,11 @@ pub struct RunBody {
     /// Judge mode: run no case after the first one that fails.
     #[serde(default, skip_serializing_if = "is_false")]
     pub stop_on_first_failure: bool,
+    /// The result cache (when the server has one, see `result_cache` in the README):
+    /// `true` asks for a stored result of an identical earlier run (and to store this
+    /// one's), `false` always runs; absent: the server's setting for the language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<bool>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -307,4 +312,9 @@ pub struct RunResultJson {
     /// Files the program left in `/workspace/output`, in name order (never for judged runs).
     #[serde(default)]
     pub artifacts: Vec<Artifact>,
+    /// The result of an identical earlier run, from the server's result cache: nothing ran
+    /// (its times and `lease` are the earlier run's; `total_ms` is this request's). Absent
+    /// when false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub cached: bool,
 }

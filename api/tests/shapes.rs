@@ -203,6 +203,7 @@ fn run_results_flatten_the_exit() {
             size: 2,
             data: "aGk=".into(),
         }],
+        cached: false,
     };
     let text = r#"{"verdict":"time_limit","exit_code":null,"signal":9,"wall_ms":1000,"cpu_ms":990,"memory_kb":100,"truncated":true,"lease":"queued","total_ms":1200,"artifacts_truncated":true,"stdout":"a","stderr":"","compile":null,"artifacts":[{"name":"a.txt","mime":"text/plain","size":2,"data":"aGk="}]}"#;
     assert_eq!(to_json(&r), text);

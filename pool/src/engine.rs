@@ -259,6 +259,20 @@ impl Engine {
         self.inner.catalog.resolve(name, version)
     }
 
+    /// The identity of what `req` would run (see [`crate::fingerprint`]); the same checks
+    /// as a run, so an invalid request is refused here with the same error.
+    pub fn fingerprint(&self, req: &RunRequest) -> Result<crate::RunFingerprint, PoolError> {
+        let lang = self.language_at(&req.language, req.version.as_deref())?;
+        let mut req = req.clone();
+        if req.tests.is_some() {
+            req.close_stdin = true; // as `judge` does
+        }
+        Ok(crate::fingerprint::of(
+            lang,
+            &run::prepare(lang, &self.inner.config, req)?,
+        ))
+    }
+
     fn prepare(&self, req: RunRequest) -> Result<run::Prepared, PoolError> {
         let lang = self.language_at(&req.language, req.version.as_deref())?;
         run::prepare(lang, &self.inner.config, req)

@@ -585,3 +585,36 @@ async fn a_judged_run_judges_every_case_on_one_lease() {
     .await;
     engine.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_fingerprint_changes_with_everything_that_decides_the_result() {
+    let (engine, _) = start(vec![language("py", 0, 2)], config()).await;
+    let base = request("py", "print(1)");
+    let print = engine.fingerprint(&base).unwrap();
+    assert_eq!(print, engine.fingerprint(&base.clone()).unwrap());
+    assert_eq!(print.as_str().len(), 64);
+    let mut changed = Vec::new();
+    let mut r = base.clone();
+    r.files[0].content = "print(2)".into();
+    changed.push(r);
+    let mut r = base.clone();
+    r.stdin = b"x".to_vec();
+    changed.push(r);
+    let mut r = base.clone();
+    r.args = vec!["a".into()];
+    changed.push(r);
+    let mut r = base.clone();
+    r.limits.wall_ms = Some(1_000);
+    changed.push(r);
+    let mut r = base.clone();
+    r.close_stdin = !r.close_stdin;
+    changed.push(r);
+    for r in &changed {
+        assert_ne!(engine.fingerprint(r).unwrap(), print, "{r:?}");
+    }
+    // The same checks as a run: a request the engine refuses has no fingerprint.
+    assert!(matches!(
+        engine.fingerprint(&request("nope", "x")),
+        Err(PoolError::UnknownLanguage(_))
+    ));
+}

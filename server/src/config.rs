@@ -79,6 +79,59 @@ pub struct ServerConfig {
     pub judge0_callback_hosts: Vec<String>,
     /// Submissions one Judge0 batch (`POST /judge0/submissions/batch`) may carry.
     pub judge0_max_batch: usize,
+    /// Stored results of finished runs, answered again to identical requests (off unless
+    /// languages are listed or clients may ask).
+    pub result_cache: ResultCacheConfig,
+}
+
+/// The result cache (`[result_cache]`): which runs may be answered from stored results.
+/// Only runs that ended `ok`, `runtime_error` or `compile_error` (judged: every case also
+/// `accepted` or `wrong_answer`) are stored, never limits or internal errors.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ResultCacheConfig {
+    /// Languages whose runs use the cache unless a request says `"cache": false`
+    /// (`["python", "c"]`, or `["*"]` for all). Empty (the default): none.
+    pub languages: Vec<String>,
+    /// Whether a request may ask for it with `"cache": true` in any language.
+    pub on_request: bool,
+    /// A stored result is answered for this long after its run.
+    pub ttl_s: u64,
+    /// At most this many results are kept; past it the least recently used go (checked
+    /// every minute, so the table can briefly hold more).
+    pub max_entries: u64,
+}
+
+impl Default for ResultCacheConfig {
+    fn default() -> Self {
+        ResultCacheConfig {
+            languages: Vec::new(),
+            on_request: false,
+            ttl_s: 24 * 3600,
+            max_entries: 100_000,
+        }
+    }
+}
+
+impl ResultCacheConfig {
+    /// Whether anything can use the cache.
+    pub fn enabled(&self) -> bool {
+        self.on_request || !self.languages.is_empty()
+    }
+
+    /// Whether a run of `language` (its catalog id, and the id it is a version of) uses
+    /// the cache, given what the request asked.
+    pub fn applies(&self, language: &str, base: Option<&str>, asked: Option<bool>) -> bool {
+        let listed = self
+            .languages
+            .iter()
+            .any(|l| l == "*" || l == language || Some(l.as_str()) == base);
+        match asked {
+            Some(false) => false,
+            Some(true) => self.on_request || listed,
+            None => listed,
+        }
+    }
 }
 
 /// Sizes and counts a client may send.
@@ -142,6 +195,7 @@ impl Default for ServerConfig {
             cors_allowed_origins: vec![crate::cors::ANY.to_string()],
             judge0_callback_hosts: Vec::new(),
             judge0_max_batch: crate::api::judge0::model::DEFAULT_MAX_BATCH,
+            result_cache: ResultCacheConfig::default(),
         }
     }
 }
@@ -191,6 +245,11 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("WARMRUN_READY_MAX_QUEUE", "ready_max_queue"),
     ("WARMRUN_MAX_TESTS", "max_tests"),
     ("WARMRUN_JUDGE0_MAX_BATCH", "judge0_max_batch"),
+    (
+        "WARMRUN_RESULT_CACHE",
+        "result_cache.languages (comma-separated ids, or *)",
+    ),
+    ("WARMRUN_RESULT_CACHE_ON_REQUEST", "result_cache.on_request"),
     ("WARMRUN_DRAIN_DELAY_MS", "drain_delay_ms"),
     ("WARMRUN_SHUTDOWN_GRACE_MS", "shutdown_grace_ms"),
     (
@@ -337,6 +396,21 @@ impl ServerConfig {
                         .filter(|o| !o.is_empty())
                         .map(str::to_string)
                         .collect()
+                }
+                "WARMRUN_RESULT_CACHE" => {
+                    self.result_cache.languages = v
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty())
+                        .map(str::to_string)
+                        .collect()
+                }
+                "WARMRUN_RESULT_CACHE_ON_REQUEST" => {
+                    self.result_cache.on_request = match v.as_str() {
+                        "1" | "true" => true,
+                        "0" | "false" | "" => false,
+                        _ => anyhow::bail!("{key} must be true or false, not {v:?}"),
+                    }
                 }
                 "WARMRUN_JUDGE0_CALLBACK_HOSTS" => {
                     self.judge0_callback_hosts = v

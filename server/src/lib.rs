@@ -10,6 +10,7 @@ pub mod error;
 pub mod extract;
 pub mod metrics;
 pub mod rate_limit;
+pub mod result_cache;
 pub mod runner;
 pub mod snippets;
 pub mod state;
@@ -73,7 +74,11 @@ pub async fn build_state(mut config: ServerConfig) -> anyhow::Result<SharedState
     let liveness = Arc::new(cluster::liveness::DbLiveness::new(db.clone()));
     let engine = Engine::start_with(engine_config, catalog, &registry, liveness).await?;
     let metrics = metrics::ServerMetrics::new(&registry)?;
+    let result_cache = config.result_cache.enabled().then(|| {
+        result_cache::ResultCache::new(db.clone(), config.result_cache.clone(), metrics.clone())
+    });
     let state = Arc::new(AppState {
+        result_cache,
         limiters: rate_limit::Limiters::new(&config.rate_limit),
         engine,
         registry,
@@ -94,6 +99,15 @@ pub async fn build_state(mut config: ServerConfig) -> anyhow::Result<SharedState
     });
     cluster::start(&state);
     tokio::spawn(housekeeping(state.clone()));
+    if let Some(cache) = state.result_cache.clone() {
+        let stop = state.shutdown.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = stop.cancelled() => {}
+                _ = cache.prune_forever() => {}
+            }
+        });
+    }
     Ok(state)
 }
 

@@ -21,6 +21,8 @@ pub struct ServerMetrics {
     pub rejected: IntCounterVec,
     /// 1 when /readyz would answer ready (Docker answers, pools warm), else 0.
     pub ready: IntGauge,
+    /// Result cache lookups by outcome (hit, miss, error) and results stored (stored).
+    pub result_cache: IntCounterVec,
 }
 
 impl ServerMetrics {
@@ -53,6 +55,13 @@ impl ServerMetrics {
                 &["reason"],
             )?,
             ready: IntGauge::new("warmrun_ready", "1 when the service is ready")?,
+            result_cache: IntCounterVec::new(
+                Opts::new(
+                    "warmrun_result_cache_total",
+                    "Result cache lookups by outcome (hit, miss, error), and stored results",
+                ),
+                &["outcome"],
+            )?,
         };
         registry.register(Box::new(m.http_requests.clone()))?;
         registry.register(Box::new(m.http_seconds.clone()))?;
@@ -61,12 +70,16 @@ impl ServerMetrics {
         registry.register(Box::new(m.rate_limited.clone()))?;
         registry.register(Box::new(m.rejected.clone()))?;
         registry.register(Box::new(m.ready.clone()))?;
+        registry.register(Box::new(m.result_cache.clone()))?;
         // Present from the start so dashboards and alerts have series to evaluate.
         for scope in ["ip", "key"] {
             m.rate_limited.with_label_values(&[scope]);
         }
         for reason in ["queue_full", "bad_request", "too_large", "sessions_per_ip"] {
             m.rejected.with_label_values(&[reason]);
+        }
+        for outcome in ["hit", "miss", "error", "stored"] {
+            m.result_cache.with_label_values(&[outcome]);
         }
         Ok(m)
     }

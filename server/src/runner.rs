@@ -12,8 +12,9 @@ use crate::state::SharedState;
 use crate::wire::{ToApi, Utf8Chunker};
 use axum::http::StatusCode;
 use pool::{CompileReport, ExitReport, LeaseKind, PoolError, RunControl, RunEvent, RunHandle};
-use pool::{RunOutcome, RunRequest, Verdict};
+use pool::{RunFingerprint, RunOutcome, RunRequest, Verdict};
 use std::collections::VecDeque;
+use std::time::Instant;
 use warmrun_api::{QueuePosition, RunResultJson};
 
 /// A live run's event, its output already decoded.
@@ -46,12 +47,57 @@ pub struct LiveRun {
 }
 
 /// Runs `req` to completion and answers with its result; a run with tests is judged
-/// ([`judge`]).
-pub async fn collect(state: &SharedState, req: RunRequest) -> Result<RunResultJson, ApiError> {
-    if req.tests.is_some() {
-        return judge(state, req).await;
+/// ([`judge`]). With the result cache on for it (the server's setting for the language, or
+/// `cache`, what the request asked), an identical earlier run's stored result answers
+/// instead, and this run's result is stored for the next.
+pub async fn collect(
+    state: &SharedState,
+    req: RunRequest,
+    cache: Option<bool>,
+) -> Result<RunResultJson, ApiError> {
+    let asked = Instant::now();
+    check_tests(state, &req)?;
+    let key = cache_key(state, &req, cache)?;
+    if let (Some(store), Some((fingerprint, _))) = (&state.result_cache, &key) {
+        if let Some(mut stored) = store.get(fingerprint).await {
+            stored.cached = true;
+            stored.exit.total_ms = u64::try_from(asked.elapsed().as_millis()).unwrap_or(u64::MAX);
+            return Ok(stored);
+        }
     }
-    Ok(start(state.clone(), req, |_| {}).await?.collect().await)
+    let result = if req.tests.is_some() {
+        judge(state, req).await?
+    } else {
+        start(state.clone(), req, |_| {}).await?.collect().await
+    };
+    if let (Some(store), Some((fingerprint, language))) = (&state.result_cache, key) {
+        store.put(fingerprint, language, &result);
+    }
+    Ok(result)
+}
+
+/// The run's fingerprint and language id when the result cache applies to it.
+fn cache_key(
+    state: &SharedState,
+    req: &RunRequest,
+    asked: Option<bool>,
+) -> Result<Option<(RunFingerprint, String)>, ApiError> {
+    if state.result_cache.is_none() || asked == Some(false) {
+        return Ok(None);
+    }
+    let lang = state
+        .engine
+        .language_at(&req.language, req.version.as_deref())
+        .map_err(|e| refused(state, e))?;
+    let base = lang.version_of.as_ref().map(|b| b.0.as_str());
+    if !state.config.result_cache.applies(&lang.id.0, base, asked) {
+        return Ok(None);
+    }
+    let fingerprint = state
+        .engine
+        .fingerprint(req)
+        .map_err(|e| refused(state, e))?;
+    Ok(Some((fingerprint, lang.id.0.clone())))
 }
 
 /// The server's rule for judged runs: at most `max_tests` cases (checked where a run is
@@ -78,7 +124,6 @@ pub fn check_tests(state: &SharedState, req: &RunRequest) -> Result<(), ApiError
 /// Judge mode: one lease and one compile for every case (the engine's `judge`), recorded
 /// once in the statistics with the run's overall verdict.
 async fn judge(state: &SharedState, req: RunRequest) -> Result<RunResultJson, ApiError> {
-    check_tests(state, &req)?;
     let language = match state
         .engine
         .language_at(&req.language, req.version.as_deref())
@@ -176,6 +221,7 @@ impl LiveRun {
                         compile,
                         tests: None,
                         artifacts: outcome.artifacts.to_api(),
+                        cached: false,
                     }
                 }
                 None => unreachable!("a run always ends with Exit"),

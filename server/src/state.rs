@@ -32,6 +32,8 @@ pub struct AppState {
     /// Saved snippets and run statistics (SQLite or PostgreSQL); its pool is shared with
     /// the cluster tables.
     pub snippets: Snippets,
+    /// Stored results of finished runs (`[result_cache]`); `None` when nothing may use it.
+    pub result_cache: Option<crate::result_cache::ResultCache>,
     /// Open WebSocket sessions per client address.
     pub sessions: DashMap<IpAddr, usize>,
     /// Open WebSocket sessions in all (draining waits for them).

@@ -87,6 +87,7 @@ impl ToApi for RunResult {
             compile: self.compile.as_ref().map(ToApi::to_api),
             tests: None,
             artifacts: self.outcome.artifacts.to_api(),
+            cached: false,
         }
     }
 }
@@ -126,6 +127,7 @@ impl ToApi for JudgeResult {
                 },
             }),
             artifacts: Vec::new(),
+            cached: false,
         }
     }
 }

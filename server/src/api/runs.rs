@@ -15,6 +15,7 @@ pub async fn create(
     _client: Metered,
     ApiJson(body): ApiJson<RunBody>,
 ) -> Result<Json<RunResultJson>, ApiError> {
+    let cache = body.cache;
     let req = body.to_pool()?;
-    Ok(Json(runner::collect(&state, req).await?))
+    Ok(Json(runner::collect(&state, req, cache).await?))
 }

@@ -31,7 +31,8 @@ pub struct SubmissionQueue {
 
 /// Runs one submission to completion: the single run path for submissions.
 pub async fn run_submission(state: &SharedState, body: RunBody) -> Result<RunResultJson, ApiError> {
-    runner::collect(state, body.to_pool()?).await
+    let cache = body.cache;
+    runner::collect(state, body.to_pool()?, cache).await
 }
 
 /// Claims and runs queued submissions until the node drains.

@@ -35,6 +35,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0002_cluster.sql"),
         include_str!("../../migrations/postgres/0002_cluster.sql"),
     ),
+    (
+        3,
+        "result cache",
+        include_str!("../../migrations/0003_result_cache.sql"),
+        include_str!("../../migrations/0003_result_cache.sql"),
+    ),
 ];
 
 /// Why the store failed.

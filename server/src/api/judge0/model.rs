@@ -880,6 +880,7 @@ fn judge_runs(result: &RunResultJson, tests: &TestsJson, extras: &Extras) -> Out
         compile: result.compile.clone(),
         tests: None,
         artifacts: Vec::new(),
+        cached: result.cached,
     };
     judge(&single, extras)
 }
@@ -1112,6 +1113,7 @@ mod tests {
             compile: None,
             tests: None,
             artifacts: Vec::new(),
+            cached: false,
         }
     }
 
