@@ -145,6 +145,7 @@ async fn fingerprint(engine: &Engine, plain: bool) -> serde_json::Value {
         exec(engine, "python", FINGERPRINT, "").await
     };
     assert_eq!(r.outcome.exit.verdict, Verdict::Ok, "{}", describe(&r));
+    assert_eq!(text(&r.stderr), "", "{}", describe(&r));
     serde_json::from_str(text(&r.stdout).trim()).expect("one JSON line")
 }
 
@@ -153,7 +154,9 @@ async fn wait_for_server(engine: &Engine) -> String {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
         let line = server_of_run(engine).await;
-        if line.contains(" python3 0 warmrun-agent python3 0") {
+        // pid, start, "python3", uid 0, the agent's name, "python3" (the waiter), uid 0.
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.len() == 7 && f[2] == "python3" && f[3] == "0" && f[5] == "python3" && f[6] == "0" {
             return line;
         }
         assert!(
@@ -188,8 +191,22 @@ fn a_child_starts_exactly_as_plain_python_does() {
         let _turn = TURN.lock().await;
         let engine = engine().await;
         wait_for_server(&engine).await;
-        let forked = fingerprint(&engine, false).await;
-        let plain = fingerprint(&engine, true).await;
+        let mut forked = fingerprint(&engine, false).await;
+        let mut plain = fingerprint(&engine, true).await;
+        // The one intended difference: the fork server's child sets it as root, before the
+        // uid change; a plain step's write in pre_exec comes after setuid, when its /proc
+        // files are root's (not dumpable until the exec), and fails under runc.
+        assert_eq!(forked["oom_score_adj"], "1000");
+        forked["oom_score_adj"] = plain["oom_score_adj"].take();
+        plain["oom_score_adj"] = forked["oom_score_adj"].clone();
+        let differ: Vec<String> = plain
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(key, value)| &forked[key.as_str()] != *value)
+            .map(|(key, value)| format!("{key}: forked {} plain {value}", forked[key.as_str()]))
+            .collect();
+        assert!(differ.is_empty(), "{differ:#?}");
         assert_eq!(forked, plain);
         assert_eq!(forked["status"]["CapEff"], "0000000000000000");
         assert_eq!(forked["status"]["CapPrm"], "0000000000000000");

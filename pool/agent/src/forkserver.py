@@ -10,7 +10,9 @@
 # no_new_privs + seccomp) and then runs the program as `python3 [flags] PATH ARGS` would.
 import sys
 
-_warmrun_base_modules = set(sys.modules)
+# What `python3 PATH` has imported when the program starts: the same as here, but for
+# linecache, which `-c` imports (3.13 registers the command's source there).
+_warmrun_base_modules = set(sys.modules) - {"linecache"}
 
 import os, _socket, ctypes
 
@@ -157,6 +159,8 @@ try:
     _main = type(sys)("__main__")
     _main.__file__ = _warmrun_path
     _main.__cached__ = None
+    if sys.version_info < (3, 14):
+        _main.__annotations__ = {}
     _main.__builtins__ = __builtins__
     sys.modules["__main__"] = _main
     exec(_code, _main.__dict__)
