@@ -18,6 +18,10 @@ async fn engine() -> Engine {
     common::engine("forkserver", &[("python", 1)]).await
 }
 
+fn runsc() -> bool {
+    common::runtime_from_env() == pool::Runtime::Runsc
+}
+
 fn fork_server_on() -> bool {
     std::env::var("WARMRUN_FORK_SERVER").as_deref() != Ok("0")
 }
@@ -59,6 +63,7 @@ print(json.dumps({
     "env": dict(os.environ),
     "cwd": os.getcwd(),
     "umask": os.umask(0o22),
+    "nice": os.getpriority(os.PRIO_PROCESS, 0),
     "fds": sorted(os.listdir("/proc/self/fd")),
     "session_leader": os.getsid(0) == os.getpid() == os.getpgrp(),
     "oom_score_adj": open("/proc/self/oom_score_adj").read().strip(),
@@ -210,8 +215,12 @@ fn a_child_starts_exactly_as_plain_python_does() {
         assert_eq!(forked, plain);
         assert_eq!(forked["status"]["CapEff"], "0000000000000000");
         assert_eq!(forked["status"]["CapPrm"], "0000000000000000");
-        assert_eq!(forked["status"]["NoNewPrivs"], "1");
-        assert_eq!(forked["status"]["Seccomp"], "2");
+        // gVisor's /proc/self/status has neither line (seccomp and no_new_privs hold there
+        // too, the same as for a plain run: compared above).
+        if !runsc() {
+            assert_eq!(forked["status"]["NoNewPrivs"], "1");
+            assert_eq!(forked["status"]["Seccomp"], "2");
+        }
         assert_eq!(forked["dumpable"], 1);
     });
 }
@@ -230,12 +239,26 @@ fn attacks_on_the_server_fail_and_change_nothing() {
         assert_eq!(r.outcome.exit.verdict, Verdict::Ok, "{}", describe(&r));
         let out = text(&r.stdout);
         // 20 attempts on each of the two, and setuid.
-        let failed = out
+        let attempts = out
             .lines()
-            .filter(|l| l.contains(" refused ") || l.contains(" failed "))
+            .filter(|l| l.contains(" refused ") || l.contains(" failed ") || l.ends_with(" DONE"))
             .count();
-        assert_eq!(failed, 41, "{out}");
-        assert!(!out.contains("DONE"), "{out}");
+        assert_eq!(attempts, 41, "{out}");
+        // gVisor (runsc 20221219) does not apply Linux's ptrace access checks to /proc nor
+        // the uid check to setpriority (as for the agent, see hostile.rs): the server's
+        // environment (the language's, which every run has), its memory map (the layout
+        // every child shares, see the README) and the names of its descriptors are
+        // readable, and it can be reniced, which its next child undoes. Its descriptors
+        // cannot be opened, its memory not read, and the next child starts the same (below).
+        let tolerated: &[&str] = if runsc() {
+            &["open environ", "open maps", "list fd", "readlink fd", "setpriority"]
+        } else {
+            &[]
+        };
+        for line in out.lines().filter(|l| l.ends_with(" DONE")) {
+            let what = line.trim_end_matches(" DONE").split_once(' ').unwrap().1;
+            assert!(tolerated.contains(&what), "{line}:\n{out}");
+        }
         for must_be_refused in [
             "server kill 9 refused",
             "server kill 18 refused",
@@ -249,6 +272,9 @@ fn attacks_on_the_server_fail_and_change_nothing() {
             "waiter list fd refused",
             "setuid 0 refused",
         ] {
+            if tolerated.iter().any(|t| must_be_refused.contains(t)) {
+                continue;
+            }
             assert!(out.contains(must_be_refused), "{must_be_refused}: {out}");
         }
         assert!(out.contains("open fds above 2: []"), "{out}");

@@ -20,6 +20,9 @@ _warmrun_libc = ctypes.CDLL(None, use_errno=True)
 # Nothing of the sandbox uid may read or trace this process (it is root anyway; this is the
 # second lock). Its children take dumpability back once they are the sandbox uid.
 _warmrun_libc.prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0
+# The agent's priority, which every child starts with (gVisor lets any process renice
+# another's: a program could lower the server's and with it every next child's).
+_warmrun_nice = os.getpriority(os.PRIO_PROCESS, 0)
 
 
 def _warmrun_serve():
@@ -118,6 +121,8 @@ def _warmrun_become_run(req, stdin, stdout, stderr):
             _warmrun_libc.setrlimit(resource, ctypes.byref(lim))
         with open("/proc/self/oom_score_adj", "w") as f:
             f.write("1000")
+        if os.getpriority(os.PRIO_PROCESS, 0) != _warmrun_nice:
+            os.setpriority(os.PRIO_PROCESS, 0, _warmrun_nice)
         # From root, this clears every capability (no SECBIT_KEEP_CAPS).
         os.setgroups([])
         os.setresgid(uid, uid, uid)
@@ -147,6 +152,7 @@ def _warmrun_become_run(req, stdin, stdout, stderr):
 
 _warmrun_given, _warmrun_args = _warmrun_serve()
 del _warmrun_serve, _warmrun_wait_for_run, _warmrun_become_run, _warmrun_base_modules
+del _warmrun_nice
 del _WarmrunRlimit, _WarmrunFprog, _warmrun_libc, _socket, ctypes
 
 _warmrun_path = os.path.abspath(_warmrun_given)
