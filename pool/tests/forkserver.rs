@@ -251,7 +251,13 @@ fn attacks_on_the_server_fail_and_change_nothing() {
         // readable, and it can be reniced, which its next child undoes. Its descriptors
         // cannot be opened, its memory not read, and the next child starts the same (below).
         let tolerated: &[&str] = if runsc() {
-            &["open environ", "open maps", "list fd", "readlink fd", "setpriority"]
+            &[
+                "open environ",
+                "open maps",
+                "list fd",
+                "readlink fd",
+                "setpriority",
+            ]
         } else {
             &[]
         };
@@ -350,11 +356,8 @@ fn a_dead_server_is_replaced_and_runs_go_on() {
         let old = wait_for_server(&engine).await;
         let pid = old.split_whitespace().next().unwrap().to_string();
         // Only root in the container can do this (the agent's uid, not the sandbox's).
-        let ids = common::containers_of(
-            common::docker(&engine),
-            &common::instance("forkserver"),
-        )
-        .await;
+        let ids =
+            common::containers_of(common::docker(&engine), &common::instance("forkserver")).await;
         let mut killed = false;
         for id in ids {
             let status = std::process::Command::new("docker")

@@ -36,8 +36,8 @@ fn daemons_and_self() -> (f64, f64) {
         };
         let comm = &stat[open + 1..close];
         let f: Vec<&str> = stat[close + 2..].split_whitespace().collect();
-        let cpu = (f[11].parse::<f64>().unwrap_or(0.0) + f[12].parse::<f64>().unwrap_or(0.0))
-            / tick;
+        let cpu =
+            (f[11].parse::<f64>().unwrap_or(0.0) + f[12].parse::<f64>().unwrap_or(0.0)) / tick;
         if name == me {
             own = cpu;
         } else if matches!(comm, "dockerd" | "containerd" | "containerd-shim")
