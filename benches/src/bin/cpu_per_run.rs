@@ -114,6 +114,8 @@ fn main() {
         instance: format!("cpubench-{}", std::process::id()),
         zygotes: std::env::var("WARMRUN_ZYGOTES").as_deref() != Ok("0"),
         fork_server: std::env::var("WARMRUN_FORK_SERVER").as_deref() != Ok("0"),
+        // One container throughout, so its cgroup counts every run.
+        max_uses: 1_000_000,
         agent_path: std::env::var_os("WARMRUN_AGENT")
             .map(PathBuf::from)
             .unwrap_or_else(|| EngineConfig::default().agent_path),
