@@ -77,6 +77,9 @@ pub struct EngineConfig {
     pub max_limits: Limits,
     /// Keep interpreters prestarted for languages whose catalog entry names a zygote.
     pub zygotes: bool,
+    /// With `zygotes`: one fork server per container instead of an interpreter started after
+    /// every reset (Python; see the agent's fork_server.rs). Off: today's zygote.
+    pub fork_server: bool,
     /// Files of `/workspace/output` a run gives back at most (0: none, and no such
     /// directory is made).
     pub artifacts_max_files: u32,
@@ -128,6 +131,7 @@ impl Default for EngineConfig {
                 idle_ms: 1_800_000,
             },
             zygotes: true,
+            fork_server: true,
             artifacts_max_files: 10,
             artifacts_max_bytes: 4 * 1024 * 1024,
         }

@@ -362,6 +362,7 @@ pub(crate) fn prestart_spec(lang: &Language, cfg: &EngineConfig) -> Option<Prest
         file: lang.file.clone(),
         env: language_env(lang),
         limits: run_limits(&limits, cfg),
+        fork_server: cfg.fork_server,
     })
 }
 

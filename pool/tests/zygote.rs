@@ -16,12 +16,22 @@ async fn engine() -> Engine {
 /// The tests take turns, so that each one's pauses leave the zygote time to start.
 static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// Prints how much older the interpreter process is than the program file, in seconds:
-/// clearly positive when the interpreter was started before the run wrote the file.
+/// Prints how much older the interpreter is than the program file, in seconds: clearly
+/// positive when the interpreter was started before the run wrote the file. The interpreter
+/// is this process (zygote, plain start) or the fork server it was forked from (through the
+/// server's waiter): the oldest `python3` process up the line.
 const AGE_GAP: &str = r#"
 import os, time
 ticks = os.sysconf("SC_CLK_TCK")
-start = int(open("/proc/self/stat").read().rsplit(")", 1)[1].split()[19]) / ticks
+def stat(pid):
+    return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+pid = os.getpid()
+start = int(stat(pid)[19]) / ticks
+while True:
+    pid = int(stat(pid)[1])
+    if pid <= 1 or not open(f"/proc/{pid}/comm").read().startswith("python"):
+        break
+    start = min(start, int(stat(pid)[19]) / ticks)
 uptime = float(open("/proc/uptime").read().split()[0])
 process_age = uptime - start
 file_age = time.time() - os.path.getmtime(__file__)

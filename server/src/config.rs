@@ -231,6 +231,7 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("WARMRUN_INSTANCE", "engine.instance"),
     ("WARMRUN_MAX_CONTAINERS", "engine.max_containers"),
     ("WARMRUN_MAX_USES", "engine.max_uses"),
+    ("WARMRUN_FORK_SERVER", "engine.fork_server (1 | 0)"),
     ("WARMRUN_QUEUE_CAPACITY", "engine.queue_capacity"),
     ("WARMRUN_RATE_PER_IP", "rate_limit.per_ip_per_s"),
     ("WARMRUN_RATE_BURST", "rate_limit.per_ip_burst"),
@@ -373,6 +374,13 @@ impl ServerConfig {
                 "WARMRUN_INSTANCE" => self.engine.instance = v,
                 "WARMRUN_MAX_CONTAINERS" => self.engine.max_containers = num(key, &v)?,
                 "WARMRUN_MAX_USES" => self.engine.max_uses = num(key, &v)?,
+                "WARMRUN_FORK_SERVER" => {
+                    self.engine.fork_server = match v.as_str() {
+                        "1" | "true" => true,
+                        "0" | "false" => false,
+                        _ => anyhow::bail!("WARMRUN_FORK_SERVER must be 1 or 0, not {v:?}"),
+                    }
+                }
                 "WARMRUN_QUEUE_CAPACITY" => self.engine.queue_capacity = num(key, &v)?,
                 "WARMRUN_RATE_PER_IP" => self.rate_limit.per_ip_per_s = num(key, &v)?,
                 "WARMRUN_RATE_BURST" => self.rate_limit.per_ip_burst = num(key, &v)?,

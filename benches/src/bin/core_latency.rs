@@ -223,6 +223,7 @@ fn main() {
     let config = EngineConfig {
         instance: "bench".into(),
         zygotes: std::env::var("WARMRUN_ZYGOTES").as_deref() != Ok("0"),
+        fork_server: std::env::var("WARMRUN_FORK_SERVER").as_deref() != Ok("0"),
         ..Default::default()
     };
     let catalog = catalog();
@@ -239,6 +240,10 @@ fn main() {
     });
 
     println!("zygotes: {}", if config.zygotes { "on" } else { "off" });
+    println!(
+        "fork server: {}",
+        if config.fork_server { "on" } else { "off" }
+    );
     println!(
         "core latency: {} CPUs, runtime {}, {} warm / {} docker run / {} host iterations",
         std::thread::available_parallelism().map_or(0, |n| n.get()),

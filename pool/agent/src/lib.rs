@@ -16,7 +16,7 @@ use std::io::{self, Read, Write};
 /// varint `0` ([`Event::Ready`] is and stays the first variant of [`Event`]) followed by the
 /// varint protocol version (`protocol` is and stays `Ready`'s first field). See
 /// [`peek_protocol`].
-pub const PROTOCOL_VERSION: u32 = 4;
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// Upper bound on one frame, so a corrupt length cannot make either side allocate wildly.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024 * 1024;
@@ -77,6 +77,10 @@ pub struct PrestartSpec {
     pub file: String,
     pub env: Vec<(String, String)>,
     pub limits: RunLimits,
+    /// Instead of an interpreter started as the sandbox uid after every reset, keep one fork
+    /// server per container (root, never running user code, surviving resets) that forks a
+    /// child per run (see the agent's fork_server.rs). Python only.
+    pub fork_server: bool,
 }
 
 /// One file of the user's program, written below the workspace directory.

@@ -3,6 +3,7 @@
 //! sandbox uid, enforces limits, and wipes the sandbox between runs.
 
 mod cgroup;
+mod fork_server;
 mod input_wait;
 mod output;
 mod process;

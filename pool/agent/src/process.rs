@@ -42,6 +42,19 @@ pub struct StepSpec<'a> {
     pub fd3: Option<OwnedFd>,
 }
 
+/// The environment of every step before the language's own.
+pub fn base_env() -> [(&'static str, &'static str); 4] {
+    [
+        (
+            "PATH",
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        ),
+        ("HOME", "/tmp"),
+        ("LANG", "C.UTF-8"),
+        ("USER", "sandbox"),
+    ]
+}
+
 /// A pipe whose ends close on exec (until one is moved to fd 3 of a step).
 pub fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [-1; 2];
@@ -63,13 +76,7 @@ pub fn spawn(spec: StepSpec<'_>, tx: &Sender<Msg>) -> io::Result<Spawned> {
     let mut cmd = Command::new(program);
     cmd.args(args)
         .env_clear()
-        .env(
-            "PATH",
-            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        )
-        .env("HOME", "/tmp")
-        .env("LANG", "C.UTF-8")
-        .env("USER", "sandbox")
+        .envs(base_env())
         .current_dir(WORKSPACE)
         .uid(spec.uid)
         .gid(spec.uid);
@@ -244,7 +251,7 @@ fn set_limit(resource: Resource, soft: u64, hard: u64) {
 
 /// Copies a stream to the main loop until EOF (or EIO, which a pty gives when the last
 /// slave fd closes); an empty chunk marks the end.
-fn pump_output(gen: u64, stderr: bool, mut src: File, tx: Sender<Msg>) {
+pub fn pump_output(gen: u64, stderr: bool, mut src: File, tx: Sender<Msg>) {
     std::thread::spawn(move || {
         let mut buf = vec![0u8; 32 * 1024];
         loop {
@@ -267,7 +274,7 @@ fn pump_output(gen: u64, stderr: bool, mut src: File, tx: Sender<Msg>) {
 }
 
 /// A thread that writes to the program's stdin without ever blocking the main loop.
-fn feed_input(mut dst: File) -> Sender<Option<Vec<u8>>> {
+pub fn feed_input(mut dst: File) -> Sender<Option<Vec<u8>>> {
     let (tx, rx) = mpsc::channel::<Option<Vec<u8>>>();
     std::thread::spawn(move || {
         while let Ok(Some(bytes)) = rx.recv() {

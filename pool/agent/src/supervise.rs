@@ -2,6 +2,7 @@
 //! (limits, streaming, stdin, kills) until it ends with an exit report.
 
 use crate::cgroup::Cgroup;
+use crate::fork_server::ForkServer;
 use crate::input_wait::{self, FileId, Tracker};
 use crate::process::{self, Spawned, Stdio3, StepSpec};
 use crate::sandbox::{Sandbox, Snapshot};
@@ -35,6 +36,11 @@ pub struct Agent {
     prestart: Option<PrestartSpec>,
     /// The prestarted interpreter, waiting for its program on its control pipe.
     zygote: Option<Zygote>,
+    /// The fork server (instead of the zygote when the prestart spec asks for it); it is
+    /// not the sandbox uid, so resets leave it running.
+    fork_server: Option<ForkServer>,
+    /// The sandbox is as the last wipe left it: no run or case started since.
+    clean: bool,
     /// The judged run whose further cases may follow (until the next reset).
     judged: Option<Judged>,
 }
@@ -86,6 +92,8 @@ impl Agent {
             gen: 0,
             prestart: None,
             zygote: None,
+            fork_server: None,
+            clean: false,
             judged: None,
         }
     }
@@ -97,6 +105,7 @@ impl Agent {
         self.judged = None;
         match self.sandbox.kill_all().and_then(|_| self.sandbox.wipe()) {
             Ok(()) => {
+                self.clean = true;
                 out.send(&Event::Ready {
                     protocol: agent::PROTOCOL_VERSION,
                     sandbox_uid: self.sandbox.uid,
@@ -110,11 +119,26 @@ impl Agent {
         }
     }
 
-    /// Starts the prestarted interpreter, if one is configured and none is waiting.
+    /// Starts the prestarted interpreter (or the fork server), if one is configured and
+    /// none is waiting. Only called right after a wipe, with no process of the sandbox uid.
     fn start_zygote(&mut self) {
         let Some(spec) = self.prestart.clone() else {
+            self.fork_server = None;
             return;
         };
+        if spec.fork_server {
+            // A server for another spec, or one that died, is replaced.
+            if let Some(server) = &mut self.fork_server {
+                if server.spec != spec || !server.alive() {
+                    self.fork_server = None;
+                }
+            }
+            if self.fork_server.is_none() {
+                self.fork_server = ForkServer::start(&spec).ok();
+            }
+            return;
+        }
+        self.fork_server = None;
         if self.zygote.is_some() {
             return;
         }
@@ -148,17 +172,13 @@ impl Agent {
     /// Hands the run to the waiting interpreter if it was started for exactly this kind of
     /// run; any other waiting interpreter is stopped (it counts against the process limit).
     fn take_zygote(&mut self, spec: &RunSpec) -> Option<(u64, Spawned)> {
+        if self.fork_server.is_some() {
+            return self.fork(spec);
+        }
         let mut z = self.zygote.take()?;
         let p = &z.spec;
         let n = p.run_prefix.len();
-        let fits = spec.compile.is_empty()
-            && spec.tty.is_none()
-            && spec.env == p.env
-            && spec.limits == p.limits
-            && spec.run.len() > n
-            && spec.run[..n] == p.run_prefix[..]
-            && spec.run[n] == p.file;
-        if fits {
+        if fits(p, spec) {
             let mut go = p.file.clone().into_bytes();
             for arg in &spec.run[n + 1..] {
                 go.push(0);
@@ -173,6 +193,32 @@ impl Agent {
         None
     }
 
+    /// Starts the run through the fork server if it was started for exactly this kind of
+    /// run. A server that fails to start it is replaced at the next reset, and the run
+    /// starts the plain way.
+    fn fork(&mut self, spec: &RunSpec) -> Option<(u64, Spawned)> {
+        let server = self.fork_server.as_mut()?;
+        if !fits(&server.spec, spec) {
+            return None;
+        }
+        let n = server.spec.run_prefix.len();
+        self.gen += 1;
+        match server.launch(
+            self.gen,
+            self.sandbox.uid,
+            &spec.limits,
+            &spec.run[n],
+            &spec.run[n + 1..],
+            &self.tx,
+        ) {
+            Ok(proc) => Some((self.gen, proc)),
+            Err(_) => {
+                self.fork_server = None; // killed; a new one starts after the next wipe
+                None
+            }
+        }
+    }
+
     /// Serves requests until the pool goes away.
     pub fn serve(&mut self, out: &mut Outbox) -> ! {
         loop {
@@ -184,7 +230,10 @@ impl Agent {
                     Request::Ping => out.send(&Event::Pong),
                     Request::Prestart(spec) => {
                         self.prestart = Some(spec);
-                        self.start_zygote();
+                        // Only while the sandbox is as the last wipe left it (see start_zygote).
+                        if self.clean {
+                            self.start_zygote();
+                        }
                     }
                     // Input or controls for a run that already ended.
                     Request::Stdin(_)
@@ -211,6 +260,7 @@ impl Agent {
 
     /// One run: files, the optional compile step, then the program.
     fn run(&mut self, spec: RunSpec, out: &mut Outbox) {
+        self.clean = false;
         self.judged = None;
         if let Err(message) = self.sandbox.write_files(&spec.files) {
             out.send(&Event::Error {
@@ -332,6 +382,7 @@ impl Agent {
     /// One more case of the judged run: a clean sandbox with the compiled workspace, then
     /// the program with the case's input (stdin closed after it) and the run's limits.
     fn run_case(&mut self, case: CaseSpec, out: &mut Outbox) {
+        self.clean = false;
         let Some(judged) = self.judged.take() else {
             out.send(&Event::Error {
                 message: "a case needs a judged run before it".into(),
@@ -716,6 +767,19 @@ fn feed(proc: &mut Spawned, input: Option<Vec<u8>>) {
             }
         }
     }
+}
+
+/// Whether a run is the kind a prestarted interpreter was started for: no compile step, no
+/// terminal, the same environment and limits, and the same command up to the program file.
+fn fits(p: &PrestartSpec, spec: &RunSpec) -> bool {
+    let n = p.run_prefix.len();
+    spec.compile.is_empty()
+        && spec.tty.is_none()
+        && spec.env == p.env
+        && spec.limits == p.limits
+        && spec.run.len() > n
+        && spec.run[..n] == p.run_prefix[..]
+        && spec.run[n] == p.file
 }
 
 fn decode_status(status: i32) -> (Option<i32>, Option<i32>) {

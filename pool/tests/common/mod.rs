@@ -92,13 +92,15 @@ pub fn catalog(langs: &[(&str, usize)]) -> Catalog {
 }
 
 /// The engine settings of tests: small budgets, the instance named after the test binary,
-/// the agent from `WARMRUN_AGENT` when set (as scripts/build-agent.sh writes it).
+/// the agent from `WARMRUN_AGENT` when set (as scripts/build-agent.sh writes it);
+/// `WARMRUN_FORK_SERVER=0` runs them with the zygote instead of the Python fork server.
 pub fn config(instance: &str) -> EngineConfig {
     let mut config = EngineConfig {
         instance: instance.to_string(),
         max_containers: 12,
         max_concurrent_creates: 2,
         runtime: runtime_from_env(),
+        fork_server: std::env::var("WARMRUN_FORK_SERVER").as_deref() != Ok("0"),
         ..Default::default()
     };
     if let Some(agent) = std::env::var_os("WARMRUN_AGENT") {

@@ -1,0 +1,184 @@
+# The Python fork server (run as root, `python3 [flags] -c <this>`, cwd /, by the agent right
+# after a reset's wipe; see fork_server.rs and the README's threat analysis). It never runs
+# user code and never sees a run's data: per run the agent sends one message "F" on fd 3 (a
+# socketpair only the agent holds) carrying five descriptors: the request pipe, the report
+# socket, and the run's stdin, stdout and stderr. The server forks a waiter and goes back to
+# waiting for the waiter; the waiter forks the run's child, acknowledges on the report socket
+# ("P<pid>"), waits for the child and reports its status and resource use ("X ...").
+# The child reads the request (limits, uid, seccomp filter, program path and arguments), puts
+# itself in the run's place (stdio, session, rlimits, uid without capabilities, cwd,
+# no_new_privs + seccomp) and then runs the program as `python3 [flags] PATH ARGS` would.
+import sys
+
+# What `python3 PATH` has imported when the program starts: the same as here, but for
+# linecache, which `-c` imports (3.13 registers the command's source there).
+_warmrun_base_modules = set(sys.modules) - {"linecache"}
+
+import os, _socket, ctypes
+
+_warmrun_libc = ctypes.CDLL(None, use_errno=True)
+# Nothing of the sandbox uid may read or trace this process (it is root anyway; this is the
+# second lock). Its children take dumpability back once they are the sandbox uid.
+_warmrun_libc.prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0
+# The agent's priority, which every child starts with (gVisor lets any process renice
+# another's: a program could lower the server's and with it every next child's).
+_warmrun_nice = os.getpriority(os.PRIO_PROCESS, 0)
+
+
+def _warmrun_serve():
+    """Serves the agent; returns only in a run's child, with (path, args)."""
+    ctl = _socket.socket(fileno=3)
+    while True:
+        data, anc, flags, _ = ctl.recvmsg(16, _socket.CMSG_SPACE(4 * 8))
+        if not data:
+            os._exit(0)  # the agent is gone
+        fds = []
+        for level, kind, payload in anc:
+            if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+                fds += [
+                    int.from_bytes(payload[i : i + 4], "little")
+                    for i in range(0, len(payload) - len(payload) % 4, 4)
+                ]
+        if data != b"F" or len(fds) != 5 or flags & _socket.MSG_CTRUNC:
+            for fd in fds:
+                os.close(fd)
+            continue
+        try:
+            waiter = os.fork()
+        except OSError:
+            waiter = -1
+        if waiter == 0:
+            os.close(ctl.detach())
+            return _warmrun_wait_for_run(*fds)
+        for fd in fds:
+            os.close(fd)
+        if waiter > 0:
+            os.waitpid(waiter, 0)
+
+
+def _warmrun_wait_for_run(req, report, stdin, stdout, stderr):
+    """The waiter (root, like the server): forks the run's child and reports on it."""
+    try:
+        child = os.fork()
+    except BaseException:
+        os._exit(1)  # the agent sees the report socket close without an acknowledgement
+    if child == 0:
+        os.close(report)
+        return _warmrun_become_run(req, stdin, stdout, stderr)
+    try:
+        for fd in (req, stdin, stdout, stderr):
+            os.close(fd)
+        os.write(report, b"P%d" % child)
+        _, status, usage = os.wait4(child, 0)
+        cpu_ms = int((usage.ru_utime + usage.ru_stime) * 1000)
+        os.write(report, b"X %d %d %d" % (status, cpu_ms, usage.ru_maxrss))
+    finally:
+        os._exit(0)
+
+
+class _WarmrunRlimit(ctypes.Structure):
+    _fields_ = [("cur", ctypes.c_ulong), ("max", ctypes.c_ulong)]
+
+
+class _WarmrunFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+def _warmrun_become_run(req, stdin, stdout, stderr):
+    """The run's child: becomes what the agent makes of any step, then returns the program."""
+    try:
+        os.setsid()
+        for target, fd in enumerate((stdin, stdout, stderr)):
+            os.dup2(fd, target)
+        data = b""
+        while True:
+            chunk = os.read(req, 65536)
+            if not chunk:
+                break
+            data += chunk
+        # Only the run's stdio stays open: not the server's control socket, not the request.
+        for name in os.listdir("/proc/self/fd"):
+            if int(name) > 2:
+                try:
+                    os.close(int(name))
+                except OSError:
+                    pass
+        items, at = [], 0
+        while at < len(data):
+            n = int.from_bytes(data[at : at + 4], "little")
+            items.append(data[at + 4 : at + 4 + n])
+            at += 4 + n
+        uid = int(items[0])
+        # RLIMIT_CPU, FSIZE, NPROC, NOFILE (soft, hard), then CORE 0, as process.rs sets them.
+        for resource, (soft, hard) in zip((0, 1, 6, 7, 4), (
+            (int(items[1]), int(items[2])),
+            (int(items[3]), int(items[3])),
+            (int(items[4]), int(items[4])),
+            (int(items[5]), int(items[5])),
+            (0, 0),
+        )):
+            lim = _WarmrunRlimit(soft, max(soft, hard))
+            _warmrun_libc.setrlimit(resource, ctypes.byref(lim))
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write("1000")
+        if os.getpriority(os.PRIO_PROCESS, 0) != _warmrun_nice:
+            os.setpriority(os.PRIO_PROCESS, 0, _warmrun_nice)
+        # From root, this clears every capability (no SECBIT_KEEP_CAPS).
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+        # As after an exec: the sandbox uid may read its own /proc files (the agent does).
+        _warmrun_libc.prctl(4, 1, 0, 0, 0)
+        os.chdir("/workspace")
+        filt = ctypes.create_string_buffer(items[6], len(items[6]))
+        prog = _WarmrunFprog(len(items[6]) // 8, ctypes.addressof(filt))
+        # PR_SET_NO_NEW_PRIVS, then PR_SET_SECCOMP with SECCOMP_MODE_FILTER.
+        if _warmrun_libc.prctl(38, 1, 0, 0, 0) != 0 or _warmrun_libc.prctl(
+            22, 2, ctypes.byref(prog), 0, 0
+        ) != 0:
+            raise OSError(ctypes.get_errno(), "seccomp")
+        path = items[7].decode("utf-8", "surrogateescape")
+        args = [a.decode("utf-8", "surrogateescape") for a in items[8:]]
+    except BaseException as error:
+        os.write(2, b"cannot start: %s\n" % str(error).encode())
+        os._exit(127)
+    # What the program sees of the interpreter is what `python3 PATH ARGS` gives it.
+    sys.orig_argv = sys.orig_argv[:-2] + [path] + args
+    for name in list(sys.modules):
+        if name not in _warmrun_base_modules:
+            del sys.modules[name]
+    return path, args
+
+
+_warmrun_given, _warmrun_args = _warmrun_serve()
+del _warmrun_serve, _warmrun_wait_for_run, _warmrun_become_run, _warmrun_base_modules
+del _warmrun_nice
+del _WarmrunRlimit, _WarmrunFprog, _warmrun_libc, _socket, ctypes
+
+_warmrun_path = os.path.abspath(_warmrun_given)
+sys.argv = [_warmrun_given] + _warmrun_args
+sys.path[0] = os.path.dirname(_warmrun_path)
+try:
+    # What `python3 PATH` does: compile the file and run it as a fresh __main__ module.
+    with open(_warmrun_path, "rb") as _f:
+        _code = compile(_f.read(), _warmrun_path, "exec", dont_inherit=True)
+    _main = type(sys)("__main__")
+    _main.__file__ = _warmrun_path
+    _main.__cached__ = None
+    if sys.version_info < (3, 14):
+        _main.__annotations__ = {}
+    _main.__builtins__ = __builtins__
+    sys.modules["__main__"] = _main
+    exec(_code, _main.__dict__)
+except SystemExit:
+    raise
+except BaseException as _warmrun_error:
+    # Print the traceback as plain `python3 main.py` would: without this file's frames.
+    import traceback
+
+    _tb = _warmrun_error.__traceback__
+    while _tb is not None and _tb.tb_frame.f_code.co_filename != _warmrun_path:
+        _tb = _tb.tb_next
+    traceback.print_exception(type(_warmrun_error), _warmrun_error, _tb)
+    sys.stderr.flush()
+    sys.exit(130 if isinstance(_warmrun_error, KeyboardInterrupt) else 1)
