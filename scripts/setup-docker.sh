@@ -132,7 +132,14 @@ else
   fi
   if ! pidof dockerd >/dev/null; then
     say "starting dockerd (log: /var/log/dockerd.log)"
-    setsid dockerd >/var/log/dockerd.log 2>&1 </dev/null &
+    # Started under `flock` (the tests' Docker lock), dockerd would inherit the lock's
+    # descriptor and hold the lock for as long as it runs: close every fd above 2 first.
+    (
+      for fd in $(ls /proc/$BASHPID/fd); do
+        if [ "$fd" -gt 2 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+      done
+      exec setsid dockerd >/var/log/dockerd.log 2>&1 </dev/null
+    ) &
   fi
   say "waiting for docker info (up to 60 s)"
   ok=0
