@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
-# scripts/build-embed-example.sh — builds app/examples/embed.rs, another Leptos app that
-# embeds warmrun's Playground (client-side rendered, feature csr), into a directory any
-# static web server can serve, on an origin of its own:
+# scripts/build-embed-example.sh — builds examples/embed-app, another Leptos app that
+# embeds warmrun's Playground (client-side rendered, app's feature csr; a crate of its
+# own, outside warmrun's workspace, as in a user's app), into a directory any static web
+# server can serve, on an origin of its own:
 #
 #   ${WARMRUN_EMBED_EXAMPLE:-/var/cache/warmrun-build/embed-example}/
-#     index.html                 app/examples/embed.html
+#     index.html                 examples/embed-app/index.html
 #     embed.js, embed_bg.wasm    wasm-bindgen --target web
 #     snippets/app-<hash>/       the app crate's js/loader.js
 #
 # The editor/terminal bundles and style.css are not copied: the page loads them from the
 # warmrun server's /pkg/ (window.WARMRUN_ASSETS), across origins. Open it as
-# index.html?server=http://HOST:PORT (see examples/embed.rs).
+# index.html?server=http://HOST:PORT (see examples/embed-app/src/main.rs).
 #
 # Environment: WARMRUN_EMBED_EXAMPLE (output), CARGO_TARGET_DIR (default
 # /var/cache/warmrun-build/target), WARMRUN_EMBED_PROFILE (default dev: the browser test
 # needs a working app, not a small one, and a dev build takes a fraction of the time;
-# "release" or "wasm-release" for a small one).
+# "release" for a smaller one; the example has no wasm-opt step).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -36,16 +37,18 @@ if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $WB_VERSIO
   cargo install wasm-bindgen-cli --version "$WB_VERSION" --force
 fi
 
-say "cargo build -p app --example embed --features csr --target wasm32-unknown-unknown --profile $PROFILE"
-cargo build -p app --example embed --features csr --target wasm32-unknown-unknown --profile "$PROFILE"
+# Its own Cargo.lock (the versions of warmrun's, kept by `--locked`), but warmrun's
+# target directory: the dependencies both share are built once.
+say "cargo build (examples/embed-app) --target wasm32-unknown-unknown --profile $PROFILE"
+cargo build --locked --manifest-path examples/embed-app/Cargo.toml --target wasm32-unknown-unknown --profile "$PROFILE"
 case "$PROFILE" in dev) DIR=debug ;; *) DIR=$PROFILE ;; esac
-WASM=$CARGO_TARGET_DIR/wasm32-unknown-unknown/$DIR/examples/embed.wasm
+WASM=$CARGO_TARGET_DIR/wasm32-unknown-unknown/$DIR/embed-app.wasm
 
 STAGE=$OUT.new
 rm -rf "$STAGE"
 mkdir -p "$STAGE"
 wasm-bindgen --target web --no-typescript --out-name embed --out-dir "$STAGE" "$WASM"
-cp "$ROOT/app/examples/embed.html" "$STAGE/index.html"
+cp "$ROOT/examples/embed-app/index.html" "$STAGE/index.html"
 rm -rf "$OUT.old"
 [ -d "$OUT" ] && mv "$OUT" "$OUT.old"
 mv "$STAGE" "$OUT"

@@ -1,15 +1,16 @@
-//! Embedding warmrun's components in another Leptos 0.8 app (client-side rendered),
-//! served from its own origin and talking to a warmrun server on another.
+//! Another Leptos 0.8 app (client-side rendered) embedding warmrun's components, served
+//! from its own origin and talking to a warmrun server on another. Cargo.toml beside
+//! this file has what such an app adds: `app = { path = …, features = ["csr"] }`.
 //!
-//! Build and serve it (wasm32 build, `wasm-bindgen --target web`, beside `embed.html`):
+//! Build and serve it (wasm32 build, `wasm-bindgen --target web`, beside `index.html`):
 //!   bash scripts/build-embed-example.sh        # → /var/cache/warmrun-build/embed-example
-//!   python3 -m http.server -d /var/cache/warmrun-build/embed-example 8000
+//!   python3 -m http.server -b 127.0.0.1 -d /var/cache/warmrun-build/embed-example 8000
 //!   open http://127.0.0.1:8000/?server=http://127.0.0.1:8080
 //!
-//! The page (`embed.html`) loads the editor/terminal bundles and the styles from the
+//! The page (`index.html`) loads the editor/terminal bundles and the styles from the
 //! warmrun server's `/pkg/` (`window.WARMRUN_ASSETS`, a `<link>` to `style.css`); the
 //! server must allow this page's origin (`cors_allowed_origins`, any by default).
-//! See "Embed in your Leptos app" in the README.
+//! See "Embed in your Leptos app" in the README; scripts/e2e/embed-app.test.mjs tests it.
 //!
 //! In a server-rendered (leptos_axum) app, use the same components with the app
 //! crate's `ssr` feature on the server and `hydrate` in the browser build.
