@@ -38,6 +38,7 @@ let page;
 const pageErrors = [];
 const requests = []; // every URL the page asked for
 const assetHeaders = new Map(); // URL → response headers, for the engine's /pkg/ files
+const failed = []; // "status URL" of every answer >= 400
 
 /** Serves SITE's files (GET only, no directory listings; `/` is index.html). */
 function startSite() {
@@ -77,6 +78,7 @@ before(async () => {
       p.on("request", (r) => requests.push(r.url()));
       p.on("response", (r) => {
         if (r.url().startsWith(`${BASE}/pkg/`)) assetHeaders.set(r.url(), r.headers());
+        if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`);
       });
     },
   });
@@ -159,6 +161,7 @@ describe("a Leptos app on another origin", () => {
   });
 
   it("had no page errors", () => {
-    assert.deepEqual(pageErrors, []);
+    assert.deepEqual(pageErrors, [], `failed requests: ${failed.join(", ")}`);
+    assert.deepEqual(failed, []);
   });
 });
