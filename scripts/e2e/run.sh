@@ -6,7 +6,7 @@
 # keybindings, font size, tty) and queue.test.mjs (the queue position, against a second
 # server with one Python container, started here on
 # ${WARMRUN_E2E_QUEUE_LISTEN:-127.0.0.1:18081} unless WARMRUN_QUEUE_URL is given) and
-# embed-app.test.mjs (app/examples/embed.rs, another Leptos app on a second origin; built
+# embed-app.test.mjs (examples/embed-app, another Leptos app on a second origin; built
 # here by scripts/build-embed-example.sh into ${WARMRUN_EMBED_EXAMPLE}).
 # `bash scripts/e2e/run.sh FILE...` runs only those test files.
 #
@@ -88,7 +88,7 @@ for t in "${TESTS[@]}"; do
     *embed-app.test.mjs)
       # Every time: cargo rebuilds only what changed (a few seconds when nothing did).
       export WARMRUN_EMBED_EXAMPLE=${WARMRUN_EMBED_EXAMPLE:-/var/cache/warmrun-build/embed-example}
-      say "building app/examples/embed.rs into $WARMRUN_EMBED_EXAMPLE"
+      say "building examples/embed-app into $WARMRUN_EMBED_EXAMPLE"
       bash scripts/build-embed-example.sh
       ;;
   esac
