@@ -11,7 +11,8 @@
 //! The editor and terminal are JavaScript bundles (CodeMirror 6, xterm.js) that
 //! `scripts/build-frontend.sh` builds from pinned npm packages into `<site>/pkg/js/`,
 //! next to the wasm-bindgen output; `pkg/style.css` holds the styles. An app embedding
-//! the components serves those files too (see `examples/embed.rs`).
+//! the components serves those files too, or loads them from a warmrun server's `/pkg/`
+//! (see `examples/embed-app/` and "Embed in your Leptos app" in the README).
 //!
 //! Pages ([`App`]): `/` the playground, `/embed` the playground without page chrome for
 //! iframes (query `lang`, `code` or `snippet`), `/s/:id` a shared snippet (the server

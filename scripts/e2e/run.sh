@@ -5,7 +5,9 @@
 # artifacts.test.mjs (plots and files under the output), settings.test.mjs (theme,
 # keybindings, font size, tty) and queue.test.mjs (the queue position, against a second
 # server with one Python container, started here on
-# ${WARMRUN_E2E_QUEUE_LISTEN:-127.0.0.1:18081} unless WARMRUN_QUEUE_URL is given).
+# ${WARMRUN_E2E_QUEUE_LISTEN:-127.0.0.1:18081} unless WARMRUN_QUEUE_URL is given) and
+# embed-app.test.mjs (examples/embed-app, another Leptos app on a second origin; built
+# here by scripts/build-embed-example.sh into ${WARMRUN_EMBED_EXAMPLE}).
 # `bash scripts/e2e/run.sh FILE...` runs only those test files.
 #
 #   bash scripts/e2e/run.sh                      starts its own server (debug build) on
@@ -78,8 +80,19 @@ wait_ready() {
 
 if [ $# -gt 0 ]; then TESTS=("$@"); else
   TESTS=("$E2E/playground.test.mjs" "$E2E/snippets.test.mjs" "$E2E/format.test.mjs"
-    "$E2E/artifacts.test.mjs" "$E2E/settings.test.mjs" "$E2E/queue.test.mjs")
+    "$E2E/artifacts.test.mjs" "$E2E/settings.test.mjs" "$E2E/queue.test.mjs"
+    "$E2E/embed-app.test.mjs")
 fi
+for t in "${TESTS[@]}"; do
+  case "$t" in
+    *embed-app.test.mjs)
+      # Every time: cargo rebuilds only what changed (a few seconds when nothing did).
+      export WARMRUN_EMBED_EXAMPLE=${WARMRUN_EMBED_EXAMPLE:-/var/cache/warmrun-build/embed-example}
+      say "building examples/embed-app into $WARMRUN_EMBED_EXAMPLE"
+      bash scripts/build-embed-example.sh
+      ;;
+  esac
+done
 needs_queue=0
 for t in "${TESTS[@]}"; do case "$t" in *queue.test.mjs) needs_queue=1 ;; esac; done
 
