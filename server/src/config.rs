@@ -176,6 +176,7 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("WARMRUN_RUNTIME", "engine.runtime (runc | runsc)"),
     ("WARMRUN_INSTANCE", "engine.instance"),
     ("WARMRUN_MAX_CONTAINERS", "engine.max_containers"),
+    ("WARMRUN_AUTOSIZE", "engine.autosize (true | false)"),
     ("WARMRUN_MAX_USES", "engine.max_uses"),
     ("WARMRUN_QUEUE_CAPACITY", "engine.queue_capacity"),
     ("WARMRUN_RATE_PER_IP", "rate_limit.per_ip_per_s"),
@@ -313,6 +314,7 @@ impl ServerConfig {
                 }
                 "WARMRUN_INSTANCE" => self.engine.instance = v,
                 "WARMRUN_MAX_CONTAINERS" => self.engine.max_containers = num(key, &v)?,
+                "WARMRUN_AUTOSIZE" => self.engine.autosize = num(key, &v)?,
                 "WARMRUN_MAX_USES" => self.engine.max_uses = num(key, &v)?,
                 "WARMRUN_QUEUE_CAPACITY" => self.engine.queue_capacity = num(key, &v)?,
                 "WARMRUN_RATE_PER_IP" => self.rate_limit.per_ip_per_s = num(key, &v)?,
