@@ -94,8 +94,7 @@ impl Autosize {
         }
         let st = pool.containers.status();
         let creating = pool.creating.load(Ordering::SeqCst);
-        if st.size + creating <= pool.warm_target() || st.available <= pool.language.pool.min_idle
-        {
+        if st.size + creating <= pool.warm_target() || st.available <= pool.language.pool.min_idle {
             return;
         }
         let mut idle = Vec::new();

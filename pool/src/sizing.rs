@@ -297,10 +297,24 @@ mod tests {
         let mut fine = Sizer::new(rule(0, 100));
         let mut coarse = Sizer::new(rule(0, 100));
         for _ in 0..1000 {
-            fine.observe(Duration::from_millis(10), Demand { arrivals: 1, ..Default::default() }, 0);
+            fine.observe(
+                Duration::from_millis(10),
+                Demand {
+                    arrivals: 1,
+                    ..Default::default()
+                },
+                0,
+            );
         }
         for _ in 0..10 {
-            coarse.observe(SEC, Demand { arrivals: 100, ..Default::default() }, 0);
+            coarse.observe(
+                SEC,
+                Demand {
+                    arrivals: 100,
+                    ..Default::default()
+                },
+                0,
+            );
         }
         assert!((fine.rate() - coarse.rate()).abs() / coarse.rate() < 0.01);
         // 100/s for 10 s with τ = 10 s: 1 - 1/e of the way there.
