@@ -4,7 +4,9 @@
 # Runs one k6 scenario against warmrun and writes a summary (p50/p95/p99, runs/s, errors,
 # thresholds, and where the CPU went) to load-tests/results/SCENARIO-TIME.txt and stdout.
 #
-#   SCENARIO   rest | ws | mixed | ramp | cluster      (load-tests/SCENARIO.js)
+#   SCENARIO   rest | ws | mixed | ramp | step | cluster      (load-tests/SCENARIO.js)
+#   step       the rate steps up and down (STEPS, HOLD); per step the warm-hit ratio and
+#              the warm target, read from the engine's /metrics (pools that size themselves).
 #   cluster    one node straight vs three nodes through HAProxy (cluster.js): uses the
 #              local cluster of scripts/cluster.sh when one runs (WARMRUN_CLUSTER_DIR),
 #              else starts one (release build, no rate limits, WARMRUN_MAX_USES=100000)
@@ -26,12 +28,14 @@
 #   load-tests/run.sh rest                          # 100 python runs/s for 60 s
 #   RATE=120 DURATION=45s load-tests/run.sh rest
 #   load-tests/run.sh ramp                          # 60..180 runs/s in steps
+#   load-tests/run.sh step                          # 2/10/30/10/2/0 runs/s, warm-hit ratio
+#   WARMRUN_AUTOSIZE=false load-tests/run.sh step   # the same with fixed pools
 #   RATE=20 load-tests/run.sh ws
 #   load-tests/run.sh mixed
 # k6 exits non-zero when a threshold fails; so does this script (after the summary).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SCENARIO=${1:?usage: load-tests/run.sh rest|ws|mixed|ramp|cluster [k6 options...]}
+SCENARIO=${1:?usage: load-tests/run.sh rest|ws|mixed|ramp|step|cluster [k6 options...]}
 shift
 [ -f "load-tests/$SCENARIO.js" ] || { echo "no scenario load-tests/$SCENARIO.js" >&2; exit 2; }
 URL=${WARMRUN_URL:-http://127.0.0.1:8091}

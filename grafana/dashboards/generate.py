@@ -251,6 +251,20 @@ def overview():
                   (q(0.99, "warmrun_container_start_seconds", []), "start p99"),
                   (q(0.5, "warmrun_reset_seconds", []), "reset p50"),
                   (q(0.99, "warmrun_reset_seconds", []), "reset p99")], unit="s", w=8)
+    b.timeseries("Warm target vs containers per language",
+                 [("sum by (language) (warmrun_pool_warm_target)", "{{language}} target"),
+                  ('sum by (language) (warmrun_pool_containers{state!="starting"})',
+                   "{{language}} warm"),
+                  ("sum(warmrun_max_containers)", "budget (max_containers)")], w=12,
+                 description="warmrun_pool_warm_target: the containers each pool keeps. With "
+                             "[engine] autosize it follows the arrival rate, lease times and "
+                             "misses, between min_idle and max; otherwise min_idle.")
+    b.timeseries("Warm-hit ratio by language",
+                 [(f'sum by (language) (rate(warmrun_leases_total{{kind="warm"}}[{RI}])) '
+                   f"/ sum by (language) (rate(warmrun_leases_total[{RI}]))", "{{language}}")],
+                 unit="percentunit", w=12, min0=True,
+                 description="Leases that found an idle container; the rest waited for one "
+                             "to start (cold) or to come back from a reset (queued).")
 
     b.row("HTTP and sessions")
     b.timeseries("WebSocket sessions",
@@ -326,9 +340,12 @@ def language():
     b.timeseries("Queue depth and rejections",
                  [(f"sum(warmrun_queue_depth{L})", "waiting"),
                   (f"sum(rate(warmrun_queue_rejections_total{L}[{RI}]))", "rejected/s")], w=8)
-    b.timeseries("Containers by state",
-                 [(f"sum by (state) (warmrun_pool_containers{L})", "{{state}}")],
-                 w=8, stack=True)
+    b.timeseries("Containers by state and warm target",
+                 [(f"sum by (state) (warmrun_pool_containers{L})", "{{state}}"),
+                  (f"sum(warmrun_pool_warm_target{L})", "warm target")],
+                 w=8, stack=False,
+                 description="The warm target is what the pool keeps (autosize: follows "
+                             "the traffic between min_idle and max).")
     b.timeseries("Container churn",
                  [(f"sum(rate(warmrun_containers_created_total{L}[{RI}]))", "created"),
                   (f"sum by (reason) (rate(warmrun_containers_destroyed_total{L}[{RI}]))",

@@ -48,8 +48,19 @@ pub struct EngineConfig {
     /// Path of the static agent binary on the Docker host, bind-mounted read-only.
     pub agent_path: PathBuf,
     pub runtime: Runtime,
-    /// Containers across all languages at most.
+    /// Containers across all languages at most. Default: from the host's memory and CPUs
+    /// (`sizing::default_max_containers`: half the memory at 256 MiB a container, at most
+    /// 16 per CPU, at least 4).
     pub max_containers: usize,
+    /// Pools size themselves (sizing.rs): each keeps a warm target that follows its recent
+    /// arrivals, lease times and misses, within the catalog's `min_idle` (the floor) and
+    /// `max`, and trims idle containers above it. Off: each keeps `min_idle` idle ones.
+    pub autosize: bool,
+    /// Sliding window (time constant) of the autosizing rule over arrivals and peaks.
+    pub autosize_window_ms: u64,
+    /// The warm target steps down by one container at most this often, and idle containers
+    /// above it are removed at most this often.
+    pub autosize_shrink_ms: u64,
     /// Uses before a container is replaced (1 = single-use).
     pub max_uses: u32,
     /// How long a lease may wait in the queue.
@@ -107,7 +118,10 @@ impl Default for EngineConfig {
             boot_id: String::new(),
             agent_path: PathBuf::from("/var/cache/warmrun-build/agent/warmrun-agent"),
             runtime: Runtime::Runc,
-            max_containers: 24,
+            max_containers: crate::sizing::host_max_containers(),
+            autosize: true,
+            autosize_window_ms: 60_000,
+            autosize_shrink_ms: 15_000,
             max_uses: 100,
             lease_timeout_ms: 30_000,
             create_timeout_ms: 30_000,

@@ -95,6 +95,11 @@ impl Engine {
             liveness,
         });
         let engine = Engine { inner };
+        engine
+            .inner
+            .metrics
+            .max_containers
+            .set(engine.inner.config.max_containers as i64);
         let removed = janitor::remove_orphans(&engine.inner, Phase::Start).await?;
         if removed > 0 {
             info!(
@@ -110,6 +115,12 @@ impl Engine {
                 pool.set_unavailable(Some(reason));
             }
             engine.inner.metrics.zero_series(lang.id.as_str());
+            engine
+                .inner
+                .metrics
+                .warm_target
+                .with_label_values(&[lang.id.as_str()])
+                .set(pool.warm_target() as i64);
             engine.inner.pools.insert(lang.id.clone(), pool.clone());
             tokio::spawn(refill::refill_loop(engine.inner.clone(), pool));
         }
@@ -183,6 +194,7 @@ impl Engine {
         if pool.queue_len() == 0 {
             while let Ok(obj) = pool.containers.try_get() {
                 if obj.is_alive() {
+                    pool.record_arrival(false);
                     pool.refill.notify_one();
                     return Ok(self.granted(pool, obj, LeaseKind::Warm, asked));
                 }
@@ -190,6 +202,7 @@ impl Engine {
                 self.inner.discard(&pool, c, "dead").await;
             }
         }
+        pool.record_arrival(true);
         let ticket = pool
             .enqueue(self.inner.config.queue_capacity)
             .inspect_err(|_| {
@@ -402,6 +415,9 @@ impl Engine {
             m.queue_depth
                 .with_label_values(&[s.language.as_str()])
                 .set(s.queued as i64);
+            m.warm_target
+                .with_label_values(&[s.language.as_str()])
+                .set(s.warm_target as i64);
         }
     }
 

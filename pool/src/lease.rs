@@ -22,6 +22,8 @@ pub struct Lease {
     pub kind: LeaseKind,
     /// How long obtaining it took.
     pub waited: Duration,
+    /// When it was granted: the pool learns how long leases hold containers (sizing.rs).
+    granted: Instant,
 }
 
 impl Lease {
@@ -38,6 +40,7 @@ impl Lease {
             inner,
             kind,
             waited,
+            granted: Instant::now(),
         }
     }
 
@@ -57,7 +60,7 @@ impl Lease {
     /// fails or it has served its maximum number of runs.
     pub async fn release(mut self) {
         if let Some(obj) = self.obj.take() {
-            recycle(self.inner.clone(), self.pool.clone(), obj).await;
+            recycle(self.inner.clone(), self.pool.clone(), obj, self.granted).await;
         }
     }
 
@@ -66,6 +69,7 @@ impl Lease {
         if let Some(obj) = self.obj.take() {
             let c = deadpool::unmanaged::Object::take(obj);
             self.inner.discard(&self.pool, c, reason).await;
+            self.pool.record_hold(self.granted.elapsed());
         }
     }
 }
@@ -75,15 +79,28 @@ impl Drop for Lease {
         if let Some(obj) = self.obj.take() {
             let (inner, pool) = (self.inner.clone(), self.pool.clone());
             if let Ok(rt) = tokio::runtime::Handle::try_current() {
-                rt.spawn(recycle(inner, pool, obj));
+                rt.spawn(recycle(inner, pool, obj, self.granted));
             }
         }
     }
 }
 
+/// Returns a container after its lease, then tells the pool how long the lease held it
+/// (until back in the pool or gone).
 async fn recycle(
     inner: Arc<Shared>,
     pool: Arc<LanguagePool>,
+    obj: deadpool::unmanaged::Object<Container>,
+    granted: Instant,
+) {
+    return_container(&inner, &pool, obj).await;
+    pool.record_hold(granted.elapsed());
+    pool.refill.notify_one();
+}
+
+async fn return_container(
+    inner: &Arc<Shared>,
+    pool: &Arc<LanguagePool>,
     mut obj: deadpool::unmanaged::Object<Container>,
 ) {
     let lang = pool.language.id.as_str();
@@ -92,7 +109,7 @@ async fn recycle(
         // Made for one run's memory limit under gVisor (see run.rs `drive`): the pool refills
         // with a default one, off anyone's latency path.
         let c = deadpool::unmanaged::Object::take(obj);
-        inner.discard(&pool, c, "memory_override").await;
+        inner.discard(pool, c, "memory_override").await;
         return;
     }
     pool.resetting.fetch_add(1, Ordering::SeqCst);
@@ -110,16 +127,16 @@ async fn recycle(
     match result {
         // At its age, or early once its successor is warm (leaving early is always safe).
         Ok(())
-            if obj.uses >= retire_at || (obj.retiring && crate::refill::successor_ready(&pool)) =>
+            if obj.uses >= retire_at || (obj.retiring && crate::refill::successor_ready(pool)) =>
         {
             let c = deadpool::unmanaged::Object::take(obj);
-            inner.discard(&pool, c, "max_uses").await;
+            inner.discard(pool, c, "max_uses").await;
         }
         Ok(()) => {
             // Retirement off the latency path: a few uses before its age the successor starts,
             // so that no lease waits for a container to start because one retired.
             if !obj.retiring && obj.uses + successor_lead(max_uses) >= retire_at {
-                if let Some(place) = crate::refill::successor_place(&inner, &pool) {
+                if let Some(place) = crate::refill::successor_place(inner, pool) {
                     obj.retiring = true;
                     crate::refill::start_creating(inner.clone(), pool.clone(), place);
                 }
@@ -137,10 +154,9 @@ async fn recycle(
                 .with_label_values(&[lang])
                 .inc();
             let c = deadpool::unmanaged::Object::take(obj);
-            inner.discard(&pool, c, "reset_failed").await;
+            inner.discard(pool, c, "reset_failed").await;
         }
     }
-    pool.refill.notify_one();
 }
 
 /// How many uses before its retirement a container's successor starts: a fifth of

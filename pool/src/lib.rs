@@ -25,6 +25,7 @@ pub mod ownership;
 pub mod pool;
 mod refill;
 pub mod run;
+pub mod sizing;
 pub mod spec;
 mod state;
 

@@ -1,7 +1,8 @@
 //! Prometheus metrics of the execution core (names documented in the README).
 
 use prometheus::{
-    exponential_buckets, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
+    exponential_buckets, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry,
 };
 
 /// The execution core's metrics, registered once in the server's registry.
@@ -38,6 +39,10 @@ pub struct PoolMetrics {
     pub exec_seconds: HistogramVec,
     /// Finished runs, by language and verdict.
     pub runs: IntCounterVec,
+    /// Containers each pool keeps now (its warm target, sizing.rs), by language.
+    pub warm_target: IntGaugeVec,
+    /// The container budget across languages in effect (`max_containers`).
+    pub max_containers: IntGauge,
 }
 
 fn latency_buckets() -> Vec<f64> {
@@ -53,6 +58,7 @@ impl PoolMetrics {
             self.containers.with_label_values(&[lang, state]).set(0);
         }
         self.queue_depth.with_label_values(&[lang]).set(0);
+        self.warm_target.with_label_values(&[lang]).set(0);
         for c in [
             &self.created,
             &self.create_failures,
@@ -67,6 +73,7 @@ impl PoolMetrics {
             "max_uses",
             "memory_override",
             "reset_failed",
+            "trimmed",
             "update_failed",
         ] {
             self.destroyed.with_label_values(&[lang, reason]);
@@ -169,6 +176,15 @@ impl PoolMetrics {
                 "Finished runs",
                 &["language", "verdict"],
             )?,
+            warm_target: gauge(
+                "warmrun_pool_warm_target",
+                "Containers the pool keeps now (follows the traffic when autosizing)",
+                &["language"],
+            )?,
+            max_containers: IntGauge::new(
+                "warmrun_max_containers",
+                "Containers across languages at most",
+            )?,
         };
         registry.register(Box::new(m.containers.clone()))?;
         registry.register(Box::new(m.queue_depth.clone()))?;
@@ -185,6 +201,8 @@ impl PoolMetrics {
         registry.register(Box::new(m.compile_seconds.clone()))?;
         registry.register(Box::new(m.exec_seconds.clone()))?;
         registry.register(Box::new(m.runs.clone()))?;
+        registry.register(Box::new(m.warm_target.clone()))?;
+        registry.register(Box::new(m.max_containers.clone()))?;
         Ok(m)
     }
 }

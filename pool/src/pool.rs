@@ -4,9 +4,11 @@
 use crate::catalog::Language;
 use crate::container::Container;
 use crate::error::PoolError;
+use crate::sizing::Demand;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::sync::{watch, Notify};
 
 /// The containers of one language.
@@ -28,6 +30,10 @@ pub struct LanguagePool {
     pub(crate) refill: Notify,
     /// Why the language cannot run now (missing image, creation failing), if so.
     pub(crate) unavailable: Mutex<Option<String>>,
+    /// What the pool saw since the refill loop last looked (sizing.rs).
+    demand: Mutex<Demand>,
+    /// Containers the pool keeps now (sizing.rs): its `min_idle` when it does not autosize.
+    pub(crate) target: AtomicUsize,
 }
 
 /// A snapshot of a pool for health checks and metrics.
@@ -40,6 +46,9 @@ pub struct PoolStatus {
     pub resetting: usize,
     pub queued: usize,
     pub min_idle: usize,
+    /// Containers (idle, leased or resetting) the pool keeps now: follows the traffic when
+    /// the engine autosizes, else `min_idle`.
+    pub warm_target: usize,
     pub max: usize,
     pub unavailable: Option<String>,
 }
@@ -51,7 +60,6 @@ impl LanguagePool {
             // One over the language's maximum: the successor of a retiring container (see
             // refill.rs `successor_place`); the maximum itself is kept by `shortfall`.
             containers: deadpool::unmanaged::Pool::new(language.pool.max + 1),
-            language,
             creating: AtomicUsize::new(0),
             resetting: AtomicUsize::new(0),
             queue: Mutex::new(VecDeque::new()),
@@ -59,7 +67,40 @@ impl LanguagePool {
             queue_moved: watch::channel(0).0,
             refill: Notify::new(),
             unavailable: Mutex::new(None),
+            demand: Mutex::new(Demand::default()),
+            target: AtomicUsize::new(language.pool.min_idle),
+            language,
         }
+    }
+
+    /// A lease was asked for; `missed`: it found no idle container.
+    pub(crate) fn record_arrival(&self, missed: bool) {
+        let mut d = self.demand.lock().unwrap();
+        d.arrivals += 1;
+        d.misses += u64::from(missed);
+    }
+
+    /// A lease ended after holding its container `held` (reset included).
+    pub(crate) fn record_hold(&self, held: Duration) {
+        let mut d = self.demand.lock().unwrap();
+        d.holds += 1;
+        d.hold_seconds += held.as_secs_f64();
+    }
+
+    /// What the pool saw since the previous call.
+    pub(crate) fn take_demand(&self) -> Demand {
+        std::mem::take(&mut *self.demand.lock().unwrap())
+    }
+
+    /// Containers leased or resetting plus leases waiting: the demand on the pool now.
+    pub(crate) fn in_use(&self) -> usize {
+        let st = self.containers.status();
+        st.size.saturating_sub(st.available) + self.queue_len()
+    }
+
+    /// The warm target in effect.
+    pub fn warm_target(&self) -> usize {
+        self.target.load(Ordering::Relaxed)
     }
 
     /// Counts by state.
@@ -74,6 +115,7 @@ impl LanguagePool {
             resetting,
             queued: self.queue_len(),
             min_idle: self.language.pool.min_idle,
+            warm_target: self.warm_target(),
             max: self.language.pool.max,
             unavailable: self.unavailable.lock().unwrap().clone(),
         }

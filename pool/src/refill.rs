@@ -1,10 +1,13 @@
 //! Keeping each pool warm: one task per language creates containers up to its minimum of
-//! idle ones plus one per waiting lease, within its maximum and the global budget, evicting
-//! idle containers of other languages when the budget is full and leases wait.
+//! idle ones plus one per waiting lease, and up to its warm target (sizing.rs) when the
+//! engine autosizes, within its maximum and the global budget, evicting idle containers of
+//! other languages when the budget is full and leases wait. Above its target it removes
+//! idle containers one at a time.
 
 use crate::container::Container;
 use crate::error::PoolError;
 use crate::pool::LanguagePool;
+use crate::sizing::{Sizer, SizingRule};
 use crate::state::Shared;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -16,25 +19,118 @@ use tracing::{debug, warn};
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 /// How many containers a pool should start now: its minimum of idle ones plus one per
-/// waiting lease, less those idle or starting, within its maximum.
+/// waiting lease, less those idle or starting; or up to its warm target counting every
+/// container, whichever is more; within its maximum.
 pub(crate) fn shortfall(pool: &LanguagePool) -> usize {
     let st = pool.containers.status();
     let creating = pool.creating.load(Ordering::SeqCst);
     let want = pool.language.pool.min_idle + pool.queue_len();
     let have = st.available + creating;
+    let to_target = pool.warm_target().saturating_sub(st.size + creating);
     let room = pool.language.pool.max.saturating_sub(st.size + creating);
-    want.saturating_sub(have).min(room)
+    want.saturating_sub(have).max(to_target).min(room)
+}
+
+/// The autosizing rule of one pool and when it last looked and trimmed.
+struct Autosize {
+    sizer: Sizer,
+    looked: Instant,
+    trimmed: Instant,
+    shrink_every: Duration,
+}
+
+impl Autosize {
+    fn new(shared: &Shared, pool: &LanguagePool) -> Option<Autosize> {
+        let c = &shared.config;
+        if !c.autosize {
+            return None;
+        }
+        let shrink_every = Duration::from_millis(c.autosize_shrink_ms);
+        let rule = SizingRule {
+            floor: pool.language.pool.min_idle,
+            ceiling: pool.language.pool.max.min(c.max_containers),
+            window: Duration::from_millis(c.autosize_window_ms.max(1)),
+            shrink_every,
+        };
+        Some(Autosize {
+            sizer: Sizer::new(rule),
+            looked: Instant::now(),
+            trimmed: Instant::now(),
+            shrink_every,
+        })
+    }
+
+    /// Feeds the rule what the pool saw since the last look and publishes its target.
+    fn update(&mut self, shared: &Shared, pool: &LanguagePool) {
+        let now = Instant::now();
+        let elapsed = now - self.looked;
+        self.looked = now;
+        let target = self
+            .sizer
+            .observe(elapsed, pool.take_demand(), pool.in_use());
+        let before = pool.target.swap(target, Ordering::SeqCst);
+        if before != target {
+            debug!(language = %pool.language.id, before, target, rate = self.sizer.rate(), "warm target");
+        }
+        shared
+            .metrics
+            .warm_target
+            .with_label_values(&[pool.language.id.as_str()])
+            .set(target as i64);
+    }
+
+    /// Whether the pool is above its floor: the target or the pool still has to come down.
+    fn shrinking(&self, pool: &LanguagePool) -> bool {
+        let floor = pool.language.pool.min_idle;
+        pool.warm_target() > floor || pool.containers.status().size > floor
+    }
+
+    /// Removes one idle container when the pool holds more than its target, keeps its
+    /// minimum of idle ones, and did not trim within the last shrink interval (slowly:
+    /// the target itself only steps down that fast).
+    async fn trim(&mut self, shared: &Shared, pool: &LanguagePool) {
+        if self.trimmed.elapsed() < self.shrink_every || pool.queue_len() > 0 {
+            return;
+        }
+        let st = pool.containers.status();
+        let creating = pool.creating.load(Ordering::SeqCst);
+        if st.size + creating <= pool.warm_target() || st.available <= pool.language.pool.min_idle {
+            return;
+        }
+        let mut idle = Vec::new();
+        while let Ok(obj) = pool.containers.try_get() {
+            idle.push(obj);
+        }
+        // A retiring container first: it would leave soon anyway, and its successor stays.
+        let Some(pick) = idle
+            .iter()
+            .position(|o| o.retiring)
+            .or((!idle.is_empty()).then_some(0))
+        else {
+            return;
+        };
+        let obj = idle.swap_remove(pick);
+        drop(idle);
+        self.trimmed = Instant::now();
+        let c = deadpool::unmanaged::Object::take(obj);
+        shared.discard(pool, c, "trimmed").await;
+    }
 }
 
 /// Keeps one pool at its size (see [`shortfall`]); destroys idle containers that died.
 pub(crate) async fn refill_loop(shared: Arc<Shared>, pool: Arc<LanguagePool>) {
     let lang = pool.language.id.clone();
     let mut failures: u32 = 0;
+    let mut autosize = Autosize::new(&shared, &pool);
     loop {
         if shared.is_closing() {
             return;
         }
         sweep_dead(&shared, &pool).await;
+        if let Some(a) = autosize.as_mut() {
+            a.update(&shared, &pool);
+            a.trim(&shared, &pool).await;
+        }
         let need = shortfall(&pool);
         for _ in 0..need {
             let permit = match shared.budget.clone().try_acquire_owned() {
@@ -52,7 +148,13 @@ pub(crate) async fn refill_loop(shared: Arc<Shared>, pool: Arc<LanguagePool>) {
         } else {
             failures = 0;
         }
-        let nap = SWEEP_EVERY * failures.clamp(1, 5);
+        let mut nap = SWEEP_EVERY * failures.clamp(1, 5);
+        if let Some(a) = &autosize {
+            if a.shrinking(&pool) {
+                // Look again when the next step down is due, not a sweep later.
+                nap = nap.min(a.shrink_every);
+            }
+        }
         tokio::select! {
             _ = pool.refill.notified() => {}
             _ = tokio::time::sleep(nap) => {}

@@ -47,8 +47,8 @@ impl Shared {
     }
 
     /// Frees budget for `lang` by destroying an idle container of another language,
-    /// preferring pools above their minimum; returns the freed place, so that no other pool
-    /// takes it first.
+    /// preferring pools above their warm target, then those above their minimum; returns
+    /// the freed place, so that no other pool takes it first.
     pub(crate) async fn evict_idle_elsewhere(
         &self,
         lang: &LanguageId,
@@ -59,11 +59,15 @@ impl Shared {
             .filter(|p| p.key() != lang)
             .map(|p| p.clone())
             .collect();
+        let above_target = pools.iter().find(|p| {
+            let st = p.containers.status();
+            st.available > p.language.pool.min_idle && st.size > p.warm_target()
+        });
         let above_min = pools
             .iter()
             .find(|p| p.containers.status().available > p.language.pool.min_idle);
         let any = pools.iter().find(|p| p.containers.status().available > 0);
-        let p = above_min.or(any)?;
+        let p = above_target.or(above_min).or(any)?;
         let mut c = p.containers.try_remove().ok()?;
         let permit = c.take_budget();
         self.metrics

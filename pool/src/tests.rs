@@ -617,4 +617,97 @@ async fn a_fingerprint_changes_with_everything_that_decides_the_result() {
         engine.fingerprint(&request("nope", "x")),
         Err(PoolError::UnknownLanguage(_))
     ));
+
+/// Waits for a state, failing the test after `secs` seconds.
+async fn until_within(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+fn autosizing(window_ms: u64, shrink_ms: u64) -> EngineConfig {
+    EngineConfig {
+        autosize: true,
+        autosize_window_ms: window_ms,
+        autosize_shrink_ms: shrink_ms,
+        ..config()
+    }
+}
+
+#[tokio::test]
+async fn an_autosized_pool_grows_ahead_of_a_burst_and_returns_to_its_floor() {
+    // A floor of 0: without autosizing such a pool only ever creates for waiting leases.
+    let (engine, backend) = start(vec![language("a", 0, 6)], autosizing(300, 50)).await;
+    assert_eq!(status(&engine, "a").warm_target, 0);
+    // Three held at once: the target rises past them (a spare), and the pool creates it
+    // while all three are still held.
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(lease(&engine, "a").await.unwrap());
+    }
+    until("the target rises", || status(&engine, "a").warm_target >= 4).await;
+    until("a spare is warm while all are held", || {
+        let s = status(&engine, "a");
+        s.leased == 3 && s.idle >= 1
+    })
+    .await;
+    let misses = engine
+        .metrics()
+        .leases
+        .with_label_values(&["a", "cold"])
+        .get();
+    let warm_before = engine
+        .metrics()
+        .leases
+        .with_label_values(&["a", "warm"])
+        .get();
+    // The fourth lease finds it warm.
+    held.push(lease(&engine, "a").await.unwrap());
+    assert_eq!(held.last().unwrap().kind, LeaseKind::Warm);
+    assert_eq!(
+        engine
+            .metrics()
+            .leases
+            .with_label_values(&["a", "warm"])
+            .get(),
+        warm_before + 1
+    );
+    assert!(backend.peak_of("a") <= 6, "within the language's max");
+    drop(held);
+    // Traffic stops: the target walks down to the floor and idle containers are trimmed.
+    until_within(10, "back to the floor", || {
+        let s = status(&engine, "a");
+        s.warm_target == 0 && s.idle == 0 && s.leased == 0 && s.resetting == 0
+    })
+    .await;
+    let trimmed = engine
+        .metrics()
+        .destroyed
+        .with_label_values(&["a", "trimmed"])
+        .get();
+    assert!(trimmed >= 4, "trimmed {trimmed}, misses {misses}");
+    engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn without_autosize_the_pool_keeps_min_idle_and_trims_nothing() {
+    let cfg = EngineConfig {
+        autosize: false,
+        ..autosizing(100, 10)
+    };
+    let (engine, _) = start(vec![language("a", 1, 6)], cfg).await;
+    until("the floor", || status(&engine, "a").idle == 1).await;
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(lease(&engine, "a").await.unwrap());
+    }
+    until("one idle again", || status(&engine, "a").idle == 1).await;
+    drop(held);
+    until("all back", || status(&engine, "a").idle == 4).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let s = status(&engine, "a");
+    assert_eq!((s.idle, s.warm_target), (4, 1), "{s:?}");
+    engine.shutdown().await;
 }

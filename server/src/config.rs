@@ -230,6 +230,7 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("WARMRUN_RUNTIME", "engine.runtime (runc | runsc)"),
     ("WARMRUN_INSTANCE", "engine.instance"),
     ("WARMRUN_MAX_CONTAINERS", "engine.max_containers"),
+    ("WARMRUN_AUTOSIZE", "engine.autosize (true | false)"),
     ("WARMRUN_MAX_USES", "engine.max_uses"),
     ("WARMRUN_FORK_SERVER", "engine.fork_server (1 | 0)"),
     ("WARMRUN_QUEUE_CAPACITY", "engine.queue_capacity"),
@@ -373,6 +374,7 @@ impl ServerConfig {
                 }
                 "WARMRUN_INSTANCE" => self.engine.instance = v,
                 "WARMRUN_MAX_CONTAINERS" => self.engine.max_containers = num(key, &v)?,
+                "WARMRUN_AUTOSIZE" => self.engine.autosize = num(key, &v)?,
                 "WARMRUN_MAX_USES" => self.engine.max_uses = num(key, &v)?,
                 "WARMRUN_FORK_SERVER" => {
                     self.engine.fork_server = match v.as_str() {
