@@ -617,6 +617,7 @@ async fn a_fingerprint_changes_with_everything_that_decides_the_result() {
         engine.fingerprint(&request("nope", "x")),
         Err(PoolError::UnknownLanguage(_))
     ));
+}
 
 /// Waits for a state, failing the test after `secs` seconds.
 async fn until_within(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
