@@ -24,9 +24,13 @@ struct WidgetOptions {
     language: String,
     code: String,
     read_only: bool,
-    height: Option<String>,
+    height: String,
     server_url: String,
 }
+
+/// The widget's editor and terminal height when the element gives none (`embed.js` also
+/// has it): smaller than the playground page's, for a widget among text.
+const DEFAULT_HEIGHT: &str = "280px";
 
 impl WidgetOptions {
     /// From a plain JS object `{ language, code, readOnly, height, server }` (absent or
@@ -39,7 +43,11 @@ impl WidgetOptions {
             language: string("language"),
             code: string("code"),
             read_only: get("readOnly").and_then(|v| v.as_bool()).unwrap_or(false),
-            height: (!height.is_empty()).then_some(height),
+            height: if height.is_empty() {
+                DEFAULT_HEIGHT.to_owned()
+            } else {
+                height
+            },
             server_url: string("server"),
         }
     }

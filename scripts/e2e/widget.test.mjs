@@ -110,7 +110,9 @@ before(async () => {
   chromium = await launch();
   page = await chromium.browser.newPage();
   page.on("pageerror", (e) => errors.push(e.message));
-  page.on("console", (m) => { if (m.type() === "error") errors.push(`console: ${m.text()}`); });
+  page.on("console", (m) => {
+    if (m.type() === "error" && !/favicon/.test(m.text())) errors.push(`console: ${m.text()}`);
+  });
   page.on("request", (r) => requests.push(r.url()));
   await page.setViewport({ width: 1100, height: 700 });
   await page.goto(siteUrl, { waitUntil: "load" });

@@ -195,7 +195,9 @@ mod tests {
 
         let (status, _, body) = get(app.clone(), EMBED_JS_PATH, None).await;
         assert_eq!(status, StatusCode::OK);
-        assert!(String::from_utf8(body).unwrap().contains("warmrun-playground"));
+        assert!(String::from_utf8(body)
+            .unwrap()
+            .contains("warmrun-playground"));
 
         let _ = std::fs::remove_dir_all(site);
     }
