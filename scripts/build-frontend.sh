@@ -23,7 +23,9 @@
 #      playground gained Format, plots, the share dialog and settings: +18 KiB of wasm, and
 #      +12 KiB of CodeMirror code that the lazily loaded vim/emacs keymaps share with the
 #      editor, which esbuild's code splitting puts in the first load's shared chunks.)
-#      The widget's first load (embed.js, widget.css, the same wasm and JS) < 610 KiB.
+#      The widget's first load (embed.js, widget.css, the same wasm and JS) < 630 KiB
+#      (618 KiB when it came: the same as the first load, with widget.css for style.css
+#      and 1 KiB of embed.js).
 #
 # Environment: WARMRUN_SITE (output), CARGO_TARGET_DIR (default
 # /var/cache/warmrun-build/target), WARMRUN_WASM_PROFILE (default wasm-release; "dev"
@@ -37,7 +39,7 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/cache/warmrun-build/target}
 PROFILE=${WARMRUN_WASM_PROFILE:-wasm-release}
 WASM_BUDGET_KIB=400
 FIRST_LOAD_BUDGET_KIB=630
-WIDGET_BUDGET_KIB=610
+WIDGET_BUDGET_KIB=630
 
 say() { echo "[build-frontend] $*"; }
 t0=$(date +%s)
