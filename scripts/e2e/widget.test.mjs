@@ -20,6 +20,7 @@ const PAGE = `<!DOCTYPE html>
 <head>
   <meta charset="utf-8">
   <title>A course page</title>
+  <link rel="icon" href="data:,">
   <style>body { margin: 20px; font-family: serif; background: rgb(250, 240, 230); } .spacer { height: 1800px; }</style>
   <script type="module" src="${BASE}/embed.js"></script>
 </head>
@@ -61,6 +62,8 @@ const requests = [];
 /** Waits until widget `id` is mounted with editor, terminal and language catalog. */
 async function waitMounted(id) {
   await page.waitForSelector(`#${id}[data-mounted="true"] .wr-editor.wr-mounted .cm-editor`, { timeout: 30_000 });
+  // Grown from its text to a playground: the whole of it into view, terminal included.
+  await page.$eval(`#${id}`, (el) => el.scrollIntoView({ block: "start" }));
   await page.waitForSelector(`#${id} .wr-terminal.wr-mounted .xterm`, { timeout: 30_000 });
   await page.waitForFunction(
     (id) => document.querySelectorAll(`#${id} select.wr-lang option[value]:not([value=''])`).length > 0,
@@ -76,6 +79,7 @@ async function waitForTerminal(id, needle) {
       (id, n) => Array.from(document.querySelectorAll(`#${id} .xterm-rows > div`)).map((r) => r.textContent).join("\n").includes(n),
       { timeout: RUN_TIMEOUT }, id, needle);
   } catch (e) {
+    await page.screenshot({ path: path.join(ARTIFACTS, `widget-${id}-failed.png`) });
     throw new Error(`widget ${id} never showed ${JSON.stringify(needle)}; it shows:\n${await terminalOf(id)}`);
   }
 }
