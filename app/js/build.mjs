@@ -4,7 +4,8 @@
 //
 //   node build.mjs [OUT_DIR]      (default: app/js/dist)
 //
-// writes OUT_DIR/js/{editor.js,terminal.js,chunk-*.js}, OUT_DIR/style.css and
+// writes OUT_DIR/js/{editor.js,terminal.js,chunk-*.js}, OUT_DIR/style.css,
+// OUT_DIR/widget.css and OUT_DIR/embed.js (the one-tag widget, see embed.js), and
 // OUT_DIR/js/first-load.json: the JS files a first visit loads (both entries,
 // their static imports and the default language's grammar), for the size
 // report of scripts/build-frontend.sh. Takes about a second.
@@ -54,6 +55,33 @@ await esbuild.build({
   ...common,
   entryPoints: [path.join(here, "../style/warmrun.css")],
   outfile: path.join(out, "style.css"),
+});
+
+// The widget's stylesheet: the same rules, scoped to <warmrun-playground> elements on
+// someone else's page. What the playground's own pages set on :root and body (colours,
+// font, box-sizing) goes on the element instead, and html/body are left alone.
+const styleDir = path.join(here, "../style");
+const pageCss = readFileSync(path.join(styleDir, "warmrun.css"), "utf8");
+const scoped = [
+  ["html, body { margin: 0; padding: 0; }\n", ""],
+  ["*, *::before, *::after {", "warmrun-playground *, warmrun-playground *::before, warmrun-playground *::after {"],
+  ["\nbody {", "\nwarmrun-playground {\n  display: block;"],
+].reduce((css, [from, to]) => {
+  if (!css.includes(from)) throw new Error(`widget.css: warmrun.css no longer has ${JSON.stringify(from)}`);
+  return css.replace(from, to);
+}, pageCss).replaceAll(":root", "warmrun-playground");
+await esbuild.build({
+  ...common,
+  stdin: { contents: scoped, resolveDir: styleDir, loader: "css", sourcefile: "widget.css" },
+  outfile: path.join(out, "widget.css"),
+});
+await esbuild.build({
+  ...common,
+  bundle: false,
+  entryPoints: [path.join(here, "embed.js")],
+  outfile: path.join(out, "embed.js"),
+  format: "esm",
+  target: ["es2022"],
 });
 
 // First-load closure: entries + static imports, plus the default grammar chunk.

@@ -394,6 +394,10 @@ pub fn Playground(
     /// Leaves out the Examples menu (shown by default).
     #[prop(optional)]
     hide_examples: bool,
+    /// Leaves out the ⚙ settings: they apply to the whole document (`<html data-theme>`
+    /// and more), which a widget on someone else's page must not change.
+    #[prop(optional)]
+    hide_settings: bool,
     /// A snippet the page already has (a server-rendered `/s/{id}` page): shown at once
     /// instead of loading `snippet`.
     #[prop(default = None)]
@@ -578,7 +582,7 @@ pub fn Playground(
                     "tty"
                 </label>
                 <span class="wr-spacer"></span>
-                <crate::settings::SettingsButton s=s />
+                {(!hide_settings).then(|| view! { <crate::settings::SettingsButton s=s /> })}
                 <span class="wr-hint">
                     <kbd>"Ctrl"</kbd>
                     "+"
@@ -587,7 +591,7 @@ pub fn Playground(
                 </span>
             </div>
             <SharePanel s=s />
-            <crate::settings::SettingsPanel s=s />
+            {(!hide_settings).then(|| view! { <crate::settings::SettingsPanel s=s /> })}
             <div class="wr-panes" style=style>
                 <div class="wr-pane wr-editor-pane">
                     <CodeEditor

@@ -3,7 +3,8 @@
 # playground.test.mjs (editor, terminal, runs, /embed), snippets.test.mjs (Share,
 # /s/{id}, footer statistics), format.test.mjs (Format button, Shift+Alt+F),
 # artifacts.test.mjs (plots and files under the output), settings.test.mjs (theme,
-# keybindings, font size, tty) and queue.test.mjs (the queue position, against a second
+# keybindings, font size, tty), widget.test.mjs (the one-tag widget, embed.js, on a
+# page of another origin) and queue.test.mjs (the queue position, against a second
 # server with one Python container, started here on
 # ${WARMRUN_E2E_QUEUE_LISTEN:-127.0.0.1:18081} unless WARMRUN_QUEUE_URL is given) and
 # embed-app.test.mjs (examples/embed-app, another Leptos app on a second origin; built
@@ -80,8 +81,8 @@ wait_ready() {
 
 if [ $# -gt 0 ]; then TESTS=("$@"); else
   TESTS=("$E2E/playground.test.mjs" "$E2E/snippets.test.mjs" "$E2E/format.test.mjs"
-    "$E2E/artifacts.test.mjs" "$E2E/settings.test.mjs" "$E2E/queue.test.mjs"
-    "$E2E/embed-app.test.mjs")
+    "$E2E/artifacts.test.mjs" "$E2E/settings.test.mjs" "$E2E/widget.test.mjs"
+    "$E2E/queue.test.mjs" "$E2E/embed-app.test.mjs")
 fi
 for t in "${TESTS[@]}"; do
   case "$t" in

@@ -8,6 +8,11 @@
 //! store through a [`SnippetSource`]): code, language, title and meta tags are in the HTML
 //! the server sends, and an unknown id is a 404 page.
 //!
+//! `/embed.js` is the one-tag widget (`<script type="module" src=".../embed.js">` and
+//! `<warmrun-playground>` elements on any page): `pkg/embed.js` of the same build, served
+//! at the root so that the tag is short. Like everything here it passes the CORS layer,
+//! which module scripts from other origins need.
+//!
 //! The router has no fallback, so it merges into the API router (which has one).
 
 use app::{shell, App, SharedSnippet};
@@ -24,7 +29,7 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tower_http::compression::CompressionLayer;
-use tower_http::services::ServeDir;
+use tower_http::services::{ServeDir, ServeFile};
 
 /// The name wasm-bindgen gives the hydrate bundle: `pkg/frontend.js`, `pkg/frontend_bg.wasm`.
 const OUTPUT_NAME: &str = "frontend";
@@ -32,6 +37,10 @@ const OUTPUT_NAME: &str = "frontend";
 /// Finds the snippet of a `/s/{id}` page: `Found`, `NotFound` (also for ids not shaped
 /// like one) or `Unavailable` (the store failed).
 pub type SnippetSource = Arc<dyn Fn(String) -> BoxFuture<'static, SharedSnippet> + Send + Sync>;
+
+/// Where the widget's module is served, and the file it is in under `<site_root>/pkg`.
+pub const EMBED_JS_PATH: &str = "/embed.js";
+const EMBED_JS_FILE: &str = "embed.js";
 
 /// The path of the shared snippet page, as the app's router lists it.
 const SNIPPET_PAGE: &str = "/s/{id}";
@@ -67,6 +76,10 @@ pub fn router(site_root: PathBuf, snippets: Option<SnippetSource>) -> Router {
     let pages = pages.with_state(options);
     Router::new()
         .merge(pages)
+        .route_service(
+            EMBED_JS_PATH,
+            ServeFile::new(site_root.join("pkg").join(EMBED_JS_FILE)),
+        )
         .nest_service("/pkg", ServeDir::new(site_root.join("pkg")))
         .layer(CompressionLayer::new().gzip(true).br(true))
 }
@@ -134,6 +147,11 @@ mod tests {
             "body { color: red; }\n".repeat(200),
         )
         .unwrap();
+        std::fs::write(
+            dir.join("pkg/embed.js"),
+            "customElements.define(\"warmrun-playground\", class {});\n",
+        )
+        .unwrap();
         dir
     }
 
@@ -174,6 +192,12 @@ mod tests {
         assert_eq!(enc, "br");
         let (status, _, _) = get(app.clone(), "/pkg/nope.js", None).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
+
+        let (status, _, body) = get(app.clone(), EMBED_JS_PATH, None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(String::from_utf8(body)
+            .unwrap()
+            .contains("warmrun-playground"));
 
         let _ = std::fs::remove_dir_all(site);
     }

@@ -89,12 +89,17 @@ const darkQuery = () =>
 // The playground's settings (app/src/settings.rs) are attributes of <html>:
 // data-theme ("light" | "dark"; absent: the system's), data-keymap ("vim" | "emacs";
 // absent: standard) and the CSS variable --wr-font-size. A "warmrun-settings" event on
-// document says they changed.
+// document says they changed. A widget (app/js/embed.js) sets data-theme on its own
+// element instead, so the theme is the nearest one around the editor.
 const SETTINGS_EVENT = "warmrun-settings";
 const setting = (name) =>
   typeof document !== "undefined" ? document.documentElement.getAttribute(name) : null;
-const isDark = (query) => {
-  const theme = setting("data-theme");
+const themeAround = (el) => {
+  const holder = el && el.closest ? el.closest("[data-theme]") : null;
+  return holder ? holder.getAttribute("data-theme") : setting("data-theme");
+};
+const isDark = (query, parent) => {
+  const theme = themeAround(parent);
   if (theme === "dark" || theme === "light") return theme === "dark";
   return !!(query && query.matches);
 };
@@ -169,7 +174,7 @@ export async function createEditor(parent, doc, language, readOnly, onChange, on
         baseTheme,
         EditorView.contentAttributes.of({ "aria-label": "Code editor" }),
         lang.of(initialLanguage),
-        theme.of(themeFor(isDark(query))),
+        theme.of(themeFor(isDark(query, parent))),
         ro.of([EditorState.readOnly.of(!!readOnly), EditorView.editable.of(!readOnly)]),
         EditorView.updateListener.of((u) => {
           if (u.docChanged) onChange(u.state.doc.toString());
@@ -178,7 +183,7 @@ export async function createEditor(parent, doc, language, readOnly, onChange, on
     }),
   });
 
-  const onScheme = () => view.dispatch({ effects: theme.reconfigure(themeFor(isDark(query))) });
+  const onScheme = () => view.dispatch({ effects: theme.reconfigure(themeFor(isDark(query, parent))) });
   if (query) query.addEventListener("change", onScheme);
   const onSettings = () => {
     onScheme();

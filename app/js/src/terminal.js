@@ -49,8 +49,9 @@ export function createTerminal(parent, onInput, onEof, onInterrupt, onResize) {
   // The playground's settings (app/src/settings.rs): attributes of <html>, and a
   // "warmrun-settings" event on document when they change.
   const root = document.documentElement;
+  // A widget (app/js/embed.js) sets data-theme on its own element: the nearest one counts.
   const isDark = () => {
-    const theme = root.getAttribute("data-theme");
+    const theme = (parent.closest("[data-theme]") || root).getAttribute("data-theme");
     if (theme === "dark" || theme === "light") return theme === "dark";
     return !!(query && query.matches);
   };
