@@ -1,7 +1,8 @@
 //! Prometheus metrics of the execution core (names documented in the README).
 
 use prometheus::{
-    exponential_buckets, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
+    exponential_buckets, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry,
 };
 
 /// The execution core's metrics, registered once in the server's registry.
@@ -38,6 +39,16 @@ pub struct PoolMetrics {
     pub exec_seconds: HistogramVec,
     /// Finished runs, by language and verdict.
     pub runs: IntCounterVec,
+    /// Compiles reused from the compile cache, by language.
+    pub compile_cache_hits: IntCounterVec,
+    /// Compiles of cached languages not found in the compile cache, by language.
+    pub compile_cache_misses: IntCounterVec,
+    /// Entries evicted from the compile cache at its size bound.
+    pub compile_cache_evictions: IntCounter,
+    /// Bytes the compile cache holds.
+    pub compile_cache_bytes: IntGauge,
+    /// Entries the compile cache holds.
+    pub compile_cache_entries: IntGauge,
 }
 
 fn latency_buckets() -> Vec<f64> {
@@ -58,6 +69,8 @@ impl PoolMetrics {
             &self.create_failures,
             &self.reset_failures,
             &self.queue_rejections,
+            &self.compile_cache_hits,
+            &self.compile_cache_misses,
         ] {
             c.with_label_values(&[lang]);
         }
@@ -169,6 +182,28 @@ impl PoolMetrics {
                 "Finished runs",
                 &["language", "verdict"],
             )?,
+            compile_cache_hits: counter(
+                "warmrun_compile_cache_hits_total",
+                "Compiles reused from the compile cache",
+                &["language"],
+            )?,
+            compile_cache_misses: counter(
+                "warmrun_compile_cache_misses_total",
+                "Compiles of cached languages not found in the compile cache",
+                &["language"],
+            )?,
+            compile_cache_evictions: IntCounter::new(
+                "warmrun_compile_cache_evictions_total",
+                "Compile cache entries evicted at the size bound",
+            )?,
+            compile_cache_bytes: IntGauge::new(
+                "warmrun_compile_cache_bytes",
+                "Bytes the compile cache holds",
+            )?,
+            compile_cache_entries: IntGauge::new(
+                "warmrun_compile_cache_entries",
+                "Entries the compile cache holds",
+            )?,
         };
         registry.register(Box::new(m.containers.clone()))?;
         registry.register(Box::new(m.queue_depth.clone()))?;
@@ -185,6 +220,11 @@ impl PoolMetrics {
         registry.register(Box::new(m.compile_seconds.clone()))?;
         registry.register(Box::new(m.exec_seconds.clone()))?;
         registry.register(Box::new(m.runs.clone()))?;
+        registry.register(Box::new(m.compile_cache_hits.clone()))?;
+        registry.register(Box::new(m.compile_cache_misses.clone()))?;
+        registry.register(Box::new(m.compile_cache_evictions.clone()))?;
+        registry.register(Box::new(m.compile_cache_bytes.clone()))?;
+        registry.register(Box::new(m.compile_cache_entries.clone()))?;
         Ok(m)
     }
 }

@@ -152,6 +152,7 @@ impl Agent {
         let p = &z.spec;
         let n = p.run_prefix.len();
         let fits = spec.compile.is_empty()
+            && spec.compiled.is_empty()
             && spec.tty.is_none()
             && spec.env == p.env
             && spec.limits == p.limits
@@ -220,6 +221,14 @@ impl Agent {
             out.send(&Event::Exit(internal_error()));
             return;
         }
+        if let Err(message) = self.sandbox.write_compiled(&spec.compiled) {
+            out.send(&Event::Error {
+                message,
+                fatal: false,
+            });
+            out.send(&Event::Exit(internal_error()));
+            return;
+        }
         crate::output::prepare(&self.sandbox, spec.artifacts);
         let mut pending: PendingInput = Vec::new();
         if !spec.stdin.is_empty() {
@@ -266,10 +275,20 @@ impl Agent {
                 unreachable!()
             };
             let verdict = exit.verdict;
+            // Before the program runs: nothing it writes can reach the engine's cache.
+            if verdict == Verdict::Ok && spec.capture_compiled_bytes > 0 {
+                if let Some(files) = self
+                    .sandbox
+                    .collect_compiled(&spec.files, spec.capture_compiled_bytes)
+                {
+                    out.send(&Event::CompileOutput(files));
+                }
+            }
             out.send(&Event::Compiled(CompileReport {
                 exit: exit.clone(),
                 stdout,
                 stderr,
+                cached: false,
             }));
             if verdict != Verdict::Ok {
                 let verdict = match verdict {
