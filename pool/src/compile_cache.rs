@@ -75,8 +75,11 @@ impl CacheKey {
 
     fn parse(name: &str) -> Option<CacheKey> {
         let hex = name.strip_suffix(SUFFIX)?;
-        (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
-            .then(|| CacheKey(hex.to_string()))
+        (hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
+        .then(|| CacheKey(hex.to_string()))
     }
 }
 

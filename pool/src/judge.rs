@@ -140,7 +140,7 @@ pub(crate) async fn drive_cases(
     for (index, case) in suite.suite.cases.iter().enumerate() {
         let (request, guard) = match first.take() {
             Some(spec) => (
-                Request::Run(spec),
+                Request::Run(Box::new(spec)),
                 Duration::from_millis(limits.wall_ms + limits.compile_wall_ms) + slack,
             ),
             None => (

@@ -446,14 +446,18 @@ pub(crate) async fn drive(
     let artifact_limits = spec.artifacts;
     let sent = Instant::now();
     let sent_at = std::time::SystemTime::now();
-    if container.send(Request::Run(spec)).is_err() {
+    if container.send(Request::Run(Box::new(spec))).is_err() {
         lease.discard("dead").await;
         let _ = events.send(RunEvent::Exit(failed(asked))).await;
         return;
     }
     let mut client_gone = false;
     if let CompilePlan::Hit(report) = &plan {
-        if events.send(RunEvent::Compiled(report.clone())).await.is_err() {
+        if events
+            .send(RunEvent::Compiled(report.clone()))
+            .await
+            .is_err()
+        {
             client_gone = true;
             let _ = lease.container().send(Request::Kill);
         }

@@ -40,24 +40,48 @@ fn an_identical_compile_is_reused_and_anything_else_compiles() {
         let engine = engine().await;
         let code = unique(HELLO_C, "identical");
         let first = exec(&engine, "c", &code, "Ada\n").await;
-        assert_eq!(first.outcome.exit.verdict, Verdict::Ok, "{}", describe(&first));
+        assert_eq!(
+            first.outcome.exit.verdict,
+            Verdict::Ok,
+            "{}",
+            describe(&first)
+        );
         assert_eq!(cached(&first), Some(false), "{}", describe(&first));
         let warning = text(&first.compile.as_ref().unwrap().stderr);
         assert!(warning.contains("kept with the compile"), "{warning}");
         // Kept in the background after the first run: wait until the cache has it.
-        let hits = || engine.metrics().compile_cache_hits.with_label_values(&["c"]).get();
+        let hits = || {
+            engine
+                .metrics()
+                .compile_cache_hits
+                .with_label_values(&["c"])
+                .get()
+        };
         let before = hits();
         let mut second = exec(&engine, "c", &code, "Bob\n").await;
         while cached(&second) != Some(true) {
-            assert!(hits() == before, "a hit that does not say so: {}", describe(&second));
+            assert!(
+                hits() == before,
+                "a hit that does not say so: {}",
+                describe(&second)
+            );
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
             second = exec(&engine, "c", &code, "Bob\n").await;
         }
-        assert_eq!(second.outcome.exit.verdict, Verdict::Ok, "{}", describe(&second));
+        assert_eq!(
+            second.outcome.exit.verdict,
+            Verdict::Ok,
+            "{}",
+            describe(&second)
+        );
         assert_eq!(text(&second.stdout), "hello Bob\n");
         let c = second.compile.as_ref().unwrap();
         assert_eq!((c.exit.verdict, c.exit.wall_ms), (Verdict::Ok, 0));
-        assert_eq!(text(&c.stderr), warning, "the compiler's words come back with it");
+        assert_eq!(
+            text(&c.stderr),
+            warning,
+            "the compiler's words come back with it"
+        );
         assert!(hits() > before);
         assert!(engine.metrics().compile_cache_bytes.get() > 0);
 
@@ -153,7 +177,11 @@ fn judged_runs_reuse_the_compile_for_every_case() {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
             second = judge().await;
         }
-        assert_eq!(second.compile.as_ref().map(|c| c.cached), Some(true), "{second:?}");
+        assert_eq!(
+            second.compile.as_ref().map(|c| c.cached),
+            Some(true),
+            "{second:?}"
+        );
         assert_eq!(second.outcome.exit.verdict, Verdict::Accepted, "{second:?}");
         assert_eq!(second.cases.len(), 3);
     });

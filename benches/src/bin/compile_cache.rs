@@ -80,7 +80,10 @@ async fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(3);
-    let dir = std::env::temp_dir().join(format!("warmrun-bench-compile-cache-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "warmrun-bench-compile-cache-{}",
+        std::process::id()
+    ));
     let mut config = EngineConfig {
         instance: format!("bench-ccache-{}", std::process::id()),
         max_containers: 5,
@@ -109,17 +112,28 @@ async fn main() {
         for example in &language.examples {
             let (mut first_ms, mut second_ms) = (Vec::new(), Vec::new());
             for rep in 0..reps {
-                let code = tagged(lang, &example.code, &format!("bench {rep} {}", std::process::id()));
+                let code = tagged(
+                    lang,
+                    &example.code,
+                    &format!("bench {rep} {}", std::process::id()),
+                );
                 let (a, first) = timed(&engine, lang, &code).await;
                 let (b, second) = timed(&engine, lang, &code).await;
                 let cached = second.compile.as_ref().is_some_and(|c| c.cached);
                 if !cached {
                     // A compile error is not kept: both runs compile.
                     let verdict = first.compile.as_ref().map(|c| c.exit.verdict);
-                    println!("<!-- {lang}/{}: not reused (compile {verdict:?}) -->", example.id);
+                    println!(
+                        "<!-- {lang}/{}: not reused (compile {verdict:?}) -->",
+                        example.id
+                    );
                     break;
                 }
-                assert_eq!(first.stdout, second.stdout, "{lang}/{}: same output", example.id);
+                assert_eq!(
+                    first.stdout, second.stdout,
+                    "{lang}/{}: same output",
+                    example.id
+                );
                 first_ms.push(a);
                 second_ms.push(b);
             }

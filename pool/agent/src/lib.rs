@@ -24,8 +24,9 @@ pub const MAX_FRAME_BYTES: usize = 64 * 1024 * 1024;
 /// A message from the pool to the agent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Request {
-    /// Start a program; only valid when the agent is idle.
-    Run(RunSpec),
+    /// Start a program; only valid when the agent is idle. Boxed: by far the largest
+    /// request, it would make every other one (keystrokes) as large.
+    Run(Box<RunSpec>),
     /// Bytes for the running program's stdin.
     Stdin(#[serde(with = "serde_bytes")] Vec<u8>),
     /// Close the running program's stdin (EOF).

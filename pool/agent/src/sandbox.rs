@@ -478,7 +478,7 @@ mod tests {
     /// all removed, the directory itself kept.
     #[test]
     fn clear_dir_removes_what_no_path_can_name() {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        use std::os::unix::fs::PermissionsExt;
         let top = std::env::temp_dir().join(format!("warmrun-clear-{}", std::process::id()));
         std::fs::create_dir_all(&top).unwrap();
         for i in 0..500 {

@@ -179,7 +179,7 @@ impl Agent {
         loop {
             match self.rx.recv() {
                 Ok(Msg::Req(Some(req))) => match req {
-                    Request::Run(spec) => self.run(spec, out),
+                    Request::Run(spec) => self.run(*spec, out),
                     Request::Case(case) => self.run_case(case, out),
                     Request::Reset => self.reset_and_announce(out),
                     Request::Ping => out.send(&Event::Pong),
