@@ -275,6 +275,10 @@ pub struct CompileJson {
     pub wall_ms: u64,
     pub stdout: String,
     pub stderr: String,
+    /// A byte-identical earlier compile was reused (the engine's compile cache): nothing was
+    /// compiled, `wall_ms` is 0, `stdout`/`stderr` are what the compiler said then.
+    #[serde(default)]
+    pub cached: bool,
 }
 
 /// How a run ended, without its output (the `exit` frame; flattened into results).

@@ -146,7 +146,7 @@ fn server_frames_serialize_and_parse() {
         serde_json::from_str::<ServerFrame>(artifact_text).unwrap(),
         artifact
     );
-    let compile_text = r#"{"type":"compile","verdict":"compile_error","exit_code":1,"signal":null,"wall_ms":123,"stdout":"","stderr":"main.c:1: error"}"#;
+    let compile_text = r#"{"type":"compile","verdict":"compile_error","exit_code":1,"signal":null,"wall_ms":123,"stdout":"","stderr":"main.c:1: error","cached":false}"#;
     let compile = ServerFrame::Compile(CompileJson {
         verdict: Verdict::CompileError,
         exit_code: Some(1),
@@ -154,8 +154,21 @@ fn server_frames_serialize_and_parse() {
         wall_ms: 123,
         stdout: String::new(),
         stderr: "main.c:1: error".into(),
+        cached: false,
     });
     assert_eq!(to_json(&compile), compile_text);
+    // A reused compile says so; older senders leave it out.
+    let cached_text = r#"{"type":"compile","verdict":"ok","exit_code":0,"signal":null,"wall_ms":0,"stdout":"","stderr":"","cached":true}"#;
+    let ServerFrame::Compile(cached) = serde_json::from_str::<ServerFrame>(cached_text).unwrap()
+    else {
+        panic!("a compile frame")
+    };
+    assert!(cached.cached);
+    let old_text = compile_text.replace(r#","cached":false"#, "");
+    assert_eq!(
+        serde_json::from_str::<ServerFrame>(&old_text).unwrap(),
+        compile
+    );
     assert_eq!(
         serde_json::from_str::<ServerFrame>(compile_text).unwrap(),
         compile

@@ -75,6 +75,12 @@ pub trait Backend: Send + Sync + 'static {
     /// Whether the image exists locally.
     async fn image_present(&self, image: &str) -> bool;
 
+    /// The image's id (its content digest), when the runtime tells: part of the compile
+    /// cache's keys, so that a rebuilt image does not reuse compiles of the old one.
+    async fn image_id(&self, _image: &str) -> Option<String> {
+        None
+    }
+
     /// Whether the runtime answers.
     async fn ping(&self) -> Result<(), PoolError>;
 }

@@ -110,6 +110,10 @@ pub struct Language {
     pub file: String,
     #[serde(default)]
     pub compile: Vec<String>,
+    /// The engine may reuse a byte-identical earlier compile (see `compile_cache.rs`): set
+    /// where the compile step's whole product is the files it leaves in the workspace.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub compile_cache: bool,
     pub run: Vec<String>,
     #[serde(default)]
     pub env: BTreeMap<String, String>,

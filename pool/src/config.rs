@@ -96,6 +96,11 @@ pub struct EngineConfig {
     pub artifacts_max_files: u32,
     /// Bytes of those files together at most (capped at 32 MiB).
     pub artifacts_max_bytes: u64,
+    /// Size bound of the compile cache (see `compile_cache.rs`) in MiB; 0 turns it off.
+    pub compile_cache_mib: u64,
+    /// Directory of the compile cache; empty: `warmrun-compile-cache/<node id>` in the
+    /// system's temporary directory.
+    pub compile_cache_dir: PathBuf,
 }
 
 impl EngineConfig {
@@ -105,6 +110,17 @@ impl EngineConfig {
             &self.instance
         } else {
             &self.node_id
+        }
+    }
+
+    /// The compile cache's directory in effect (one per node).
+    pub fn effective_compile_cache_dir(&self) -> PathBuf {
+        if self.compile_cache_dir.as_os_str().is_empty() {
+            std::env::temp_dir()
+                .join("warmrun-compile-cache")
+                .join(self.effective_node_id())
+        } else {
+            self.compile_cache_dir.clone()
         }
     }
 }
@@ -148,6 +164,8 @@ impl Default for EngineConfig {
             fork_server: true,
             artifacts_max_files: 10,
             artifacts_max_bytes: 4 * 1024 * 1024,
+            compile_cache_mib: 256,
+            compile_cache_dir: PathBuf::new(),
         }
     }
 }

@@ -233,6 +233,10 @@ impl Backend for DockerBackend {
         self.docker.inspect_image(image).await.is_ok()
     }
 
+    async fn image_id(&self, image: &str) -> Option<String> {
+        self.docker.inspect_image(image).await.ok()?.id
+    }
+
     async fn ping(&self) -> Result<(), PoolError> {
         self.docker.ping().await?;
         Ok(())

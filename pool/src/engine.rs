@@ -80,6 +80,7 @@ impl Engine {
             identity.boot = config.boot_id.clone();
         }
         let identity = Arc::new(identity);
+        let compile_cache = open_compile_cache(&config, &metrics);
         info!(node = %identity.node, boot = %identity.boot, "engine starting");
         let inner = Arc::new(Shared {
             budget: Arc::new(Semaphore::new(config.max_containers)),
@@ -93,6 +94,7 @@ impl Engine {
             closing: AtomicBool::new(false),
             identity,
             liveness,
+            compile_cache,
         });
         let engine = Engine { inner };
         engine
@@ -113,6 +115,10 @@ impl Engine {
                 let reason = format!("image {} is missing (run images/build.sh)", lang.image);
                 warn!(language = %lang.id, "{reason}");
                 pool.set_unavailable(Some(reason));
+            }
+            if let Some(cache) = &engine.inner.compile_cache {
+                let image = engine.inner.backend.image_id(&lang.image).await;
+                cache.set_image(&lang.id, image.unwrap_or_else(|| lang.image.clone()));
             }
             engine.inner.metrics.zero_series(lang.id.as_str());
             engine
@@ -509,5 +515,28 @@ impl Engine {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         info!("engine stopped; containers removed");
+    }
+}
+
+/// The engine's compile cache, unless it is off (`compile_cache_mib` = 0) or its directory
+/// cannot be used (then runs simply compile, as without one).
+fn open_compile_cache(
+    config: &EngineConfig,
+    metrics: &PoolMetrics,
+) -> Option<Arc<crate::compile_cache::CompileCache>> {
+    if config.compile_cache_mib == 0 {
+        return None;
+    }
+    let dir = config.effective_compile_cache_dir();
+    match crate::compile_cache::CompileCache::open(
+        &dir,
+        config.compile_cache_mib * 1024 * 1024,
+        metrics.clone(),
+    ) {
+        Ok(cache) => Some(Arc::new(cache)),
+        Err(e) => {
+            warn!(dir = %dir.display(), "compile cache off: {e}");
+            None
+        }
     }
 }

@@ -7,6 +7,7 @@
 //! when that case runs, and expected outputs never do: they are compared here.
 
 use crate::compare::same_output;
+use crate::compile_cache::CompilePlan;
 use crate::lease::Lease;
 use crate::run::{apply_memory_limit, failed, Prepared, RunOutcome};
 use crate::state::Shared;
@@ -93,6 +94,8 @@ pub(crate) fn first_case(suite: &PreparedSuite) -> (Vec<String>, Vec<u8>) {
 /// One step (the run with its compile step, or a case) as the agent reported it.
 struct Step {
     compile: Option<CompileReport>,
+    /// What the compile step left, when the agent was asked for it.
+    compiled_files: Option<Vec<agent::CompiledFile>>,
     exit: ExitReport,
     stdout: Vec<u8>,
     stderr: Vec<u8>,
@@ -125,13 +128,19 @@ pub(crate) async fn drive_cases(
     }
     let limits = prepared.limits;
     let slack = Duration::from_secs(15);
-    let mut first = Some(prepared.spec);
+    let mut spec = prepared.spec;
+    let cache = shared.compile_cache.as_ref();
+    let plan = CompilePlan::make(cache, shared.language(&prepared.language), &mut spec).await;
+    if let CompilePlan::Hit(report) = &plan {
+        result.compile = Some(report.clone());
+    }
+    let mut first = Some(spec);
     let mut dead: Option<&'static str> = None;
     let mut stopped: Option<ExitReport> = None;
     for (index, case) in suite.suite.cases.iter().enumerate() {
         let (request, guard) = match first.take() {
             Some(spec) => (
-                Request::Run(spec),
+                Request::Run(Box::new(spec)),
                 Duration::from_millis(limits.wall_ms + limits.compile_wall_ms) + slack,
             ),
             None => (
@@ -178,6 +187,7 @@ pub(crate) async fn drive_cases(
             break;
         };
         if let Some(c) = step.compile {
+            plan.keep(cache, &c, step.compiled_files);
             m.compile_seconds
                 .with_label_values(&[&lang, c.exit.verdict.as_str()])
                 .observe(c.exit.wall_ms as f64 / 1000.0);
@@ -244,6 +254,7 @@ async fn step(lease: &mut Lease, guard: Duration) -> Option<Step> {
     let deadline = tokio::time::Instant::now() + guard;
     let mut step = Step {
         compile: None,
+        compiled_files: None,
         exit: ExitReport::unmeasured(Verdict::InternalError),
         stdout: Vec::new(),
         stderr: Vec::new(),
@@ -257,6 +268,7 @@ async fn step(lease: &mut Lease, guard: Duration) -> Option<Step> {
             Event::Stdout(b) => step.stdout.extend_from_slice(&b),
             Event::Stderr(b) => step.stderr.extend_from_slice(&b),
             Event::Compiled(c) => step.compile = Some(c),
+            Event::CompileOutput(files) => step.compiled_files = Some(files),
             Event::Exit(report) => {
                 step.exit = report;
                 return Some(step);

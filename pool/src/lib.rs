@@ -10,6 +10,7 @@
 pub mod backend;
 pub mod catalog;
 pub mod compare;
+pub mod compile_cache;
 pub mod config;
 pub mod container;
 pub mod docker;

@@ -1,8 +1,8 @@
 //! Prometheus metrics of the execution core (names documented in the README).
 
 use prometheus::{
-    exponential_buckets, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry,
+    exponential_buckets, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry,
 };
 
 /// The execution core's metrics, registered once in the server's registry.
@@ -43,6 +43,16 @@ pub struct PoolMetrics {
     pub warm_target: IntGaugeVec,
     /// The container budget across languages in effect (`max_containers`).
     pub max_containers: IntGauge,
+    /// Compiles reused from the compile cache, by language.
+    pub compile_cache_hits: IntCounterVec,
+    /// Compiles of cached languages not found in the compile cache, by language.
+    pub compile_cache_misses: IntCounterVec,
+    /// Entries evicted from the compile cache at its size bound.
+    pub compile_cache_evictions: IntCounter,
+    /// Bytes the compile cache holds.
+    pub compile_cache_bytes: IntGauge,
+    /// Entries the compile cache holds.
+    pub compile_cache_entries: IntGauge,
 }
 
 fn latency_buckets() -> Vec<f64> {
@@ -64,6 +74,8 @@ impl PoolMetrics {
             &self.create_failures,
             &self.reset_failures,
             &self.queue_rejections,
+            &self.compile_cache_hits,
+            &self.compile_cache_misses,
         ] {
             c.with_label_values(&[lang]);
         }
@@ -185,6 +197,28 @@ impl PoolMetrics {
                 "warmrun_max_containers",
                 "Containers across languages at most",
             )?,
+            compile_cache_hits: counter(
+                "warmrun_compile_cache_hits_total",
+                "Compiles reused from the compile cache",
+                &["language"],
+            )?,
+            compile_cache_misses: counter(
+                "warmrun_compile_cache_misses_total",
+                "Compiles of cached languages not found in the compile cache",
+                &["language"],
+            )?,
+            compile_cache_evictions: IntCounter::new(
+                "warmrun_compile_cache_evictions_total",
+                "Compile cache entries evicted at the size bound",
+            )?,
+            compile_cache_bytes: IntGauge::new(
+                "warmrun_compile_cache_bytes",
+                "Bytes the compile cache holds",
+            )?,
+            compile_cache_entries: IntGauge::new(
+                "warmrun_compile_cache_entries",
+                "Entries the compile cache holds",
+            )?,
         };
         registry.register(Box::new(m.containers.clone()))?;
         registry.register(Box::new(m.queue_depth.clone()))?;
@@ -203,6 +237,11 @@ impl PoolMetrics {
         registry.register(Box::new(m.runs.clone()))?;
         registry.register(Box::new(m.warm_target.clone()))?;
         registry.register(Box::new(m.max_containers.clone()))?;
+        registry.register(Box::new(m.compile_cache_hits.clone()))?;
+        registry.register(Box::new(m.compile_cache_misses.clone()))?;
+        registry.register(Box::new(m.compile_cache_evictions.clone()))?;
+        registry.register(Box::new(m.compile_cache_bytes.clone()))?;
+        registry.register(Box::new(m.compile_cache_entries.clone()))?;
         Ok(m)
     }
 }

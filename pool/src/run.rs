@@ -2,6 +2,7 @@
 //! leased container through one run and hands it back for reset.
 
 use crate::catalog::{Language, LanguageId, LimitOverrides, Limits};
+use crate::compile_cache::CompilePlan;
 use crate::config::{EngineConfig, Runtime};
 use crate::error::PoolError;
 use crate::judge::{first_case, PreparedSuite, TestSuite};
@@ -225,6 +226,8 @@ pub(crate) fn prepare(
         } else {
             artifact_limits(config)
         },
+        compiled: Vec::new(),
+        capture_compiled_bytes: 0,
     };
     Ok(Prepared {
         language: lang.id.clone(),
@@ -437,15 +440,30 @@ pub(crate) async fn drive(
         let _ = events.send(RunEvent::Exit(failed(asked))).await;
         return;
     }
+    let mut spec = prepared.spec;
+    let cache = shared.compile_cache.as_ref();
+    let plan = CompilePlan::make(cache, shared.language(&prepared.language), &mut spec).await;
     let container = lease.container();
-    let artifact_limits = prepared.spec.artifacts;
+    let artifact_limits = spec.artifacts;
     let sent = Instant::now();
     let sent_at = std::time::SystemTime::now();
-    if container.send(Request::Run(prepared.spec)).is_err() {
+    if container.send(Request::Run(Box::new(spec))).is_err() {
         lease.discard("dead").await;
         let _ = events.send(RunEvent::Exit(failed(asked))).await;
         return;
     }
+    let mut client_gone = false;
+    if let CompilePlan::Hit(report) = &plan {
+        if events
+            .send(RunEvent::Compiled(report.clone()))
+            .await
+            .is_err()
+        {
+            client_gone = true;
+            let _ = lease.container().send(Request::Kill);
+        }
+    }
+    let mut compiled_files = None;
     // The agent enforces the limits; this only catches an agent that stopped answering.
     let slack = Duration::from_secs(15);
     let guard =
@@ -457,7 +475,6 @@ pub(crate) async fn drive(
         Duration::from_millis(prepared.limits.idle_ms + prepared.limits.wall_ms) + slack;
     let mut waited = false;
     let mut artifacts = Artifacts::default();
-    let mut client_gone = false;
     let mut controls_open = true;
     let exit = loop {
         let container = lease.container();
@@ -477,7 +494,12 @@ pub(crate) async fn drive(
                         m.compile_seconds
                             .with_label_values(&[&lang, c.exit.verdict.as_str()])
                             .observe(c.exit.wall_ms as f64 / 1000.0);
+                        plan.keep(cache, &c, compiled_files.take());
                         Some(RunEvent::Compiled(c))
+                    }
+                    Event::CompileOutput(files) => {
+                        compiled_files = Some(files);
+                        None
                     }
                     Event::Exit(report) => break Some(report),
                     Event::Artifact { name, data } => {

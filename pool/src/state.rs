@@ -3,6 +3,7 @@
 
 use crate::backend::Backend;
 use crate::catalog::{Catalog, LanguageId};
+use crate::compile_cache::CompileCache;
 use crate::config::EngineConfig;
 use crate::container::Container;
 use crate::metrics::PoolMetrics;
@@ -29,9 +30,16 @@ pub(crate) struct Shared {
     /// What this engine writes on its containers.
     pub(crate) identity: Arc<Identity>,
     pub(crate) liveness: Arc<dyn OwnerLiveness>,
+    /// `None` when the engine's `compile_cache_mib` is 0 (or its directory is unusable).
+    pub(crate) compile_cache: Option<Arc<CompileCache>>,
 }
 
 impl Shared {
+    /// A language of the catalog by its id.
+    pub(crate) fn language(&self, id: &LanguageId) -> Option<&crate::catalog::Language> {
+        self.catalog.languages.iter().find(|l| l.id == *id)
+    }
+
     pub(crate) fn is_closing(&self) -> bool {
         self.closing.load(Ordering::SeqCst)
     }

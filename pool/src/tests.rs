@@ -27,6 +27,7 @@ fn language(id: &str, min_idle: usize, max: usize) -> Language {
         image: format!("fake/{id}"),
         file: "main.txt".into(),
         compile: vec![],
+        compile_cache: false,
         run: vec!["run".into(), "main.txt".into()],
         env: Default::default(),
         aliases: vec![],
@@ -55,6 +56,8 @@ fn config() -> EngineConfig {
         lease_timeout_ms: 5_000,
         create_timeout_ms: 2_000,
         reset_timeout_ms: 2_000,
+        // The fake agent compiles nothing; the cache has its own tests (compile_cache.rs).
+        compile_cache_mib: 0,
         ..Default::default()
     }
 }

@@ -71,6 +71,9 @@ pub async fn build_state(mut config: ServerConfig) -> anyhow::Result<SharedState
         engine_config.node_id = node.id.clone();
     }
     engine_config.boot_id = node.boot_id.clone();
+    if engine_config.compile_cache_dir.as_os_str().is_empty() {
+        engine_config.compile_cache_dir = config.data_dir.join("compile-cache");
+    }
     let liveness = Arc::new(cluster::liveness::DbLiveness::new(db.clone()));
     let engine = Engine::start_with(engine_config, catalog, &registry, liveness).await?;
     let metrics = metrics::ServerMetrics::new(&registry)?;

@@ -35,6 +35,7 @@ impl ToApi for CompileReport {
             wall_ms: self.exit.wall_ms,
             stdout: String::from_utf8_lossy(&self.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&self.stderr).into_owned(),
+            cached: self.cached,
         }
     }
 }

@@ -217,6 +217,8 @@ async fn main() {
         max_containers: 2,
         // No container retires during the measurement (its CPU counter would go with it).
         max_uses: 100_000,
+        // Separate runs of one program would reuse its compile: compare compiling alike.
+        compile_cache_mib: 0,
         ..Default::default()
     };
     if let Some(agent) = std::env::var_os("WARMRUN_AGENT") {

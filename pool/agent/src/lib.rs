@@ -16,7 +16,7 @@ use std::io::{self, Read, Write};
 /// varint `0` ([`Event::Ready`] is and stays the first variant of [`Event`]) followed by the
 /// varint protocol version (`protocol` is and stays `Ready`'s first field). See
 /// [`peek_protocol`].
-pub const PROTOCOL_VERSION: u32 = 5;
+pub const PROTOCOL_VERSION: u32 = 6;
 
 /// Upper bound on one frame, so a corrupt length cannot make either side allocate wildly.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024 * 1024;
@@ -24,8 +24,9 @@ pub const MAX_FRAME_BYTES: usize = 64 * 1024 * 1024;
 /// A message from the pool to the agent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Request {
-    /// Start a program; only valid when the agent is idle.
-    Run(RunSpec),
+    /// Start a program; only valid when the agent is idle. Boxed: by far the largest
+    /// request, it would make every other one (keystrokes) as large.
+    Run(Box<RunSpec>),
     /// Bytes for the running program's stdin.
     Stdin(#[serde(with = "serde_bytes")] Vec<u8>),
     /// Close the running program's stdin (EOF).
@@ -115,6 +116,25 @@ pub struct RunSpec {
     pub cases: bool,
     /// Files the program leaves in [`OUTPUT_DIR`] to send back ([`Event::Artifact`]).
     pub artifacts: ArtifactLimits,
+    /// What an earlier, byte-identical compile left (the engine's compile cache): written
+    /// after `files`, with their modes, in place of a compile step (`compile` is then empty).
+    pub compiled: Vec<CompiledFile>,
+    /// After a compile step that succeeded, send what it left in the workspace (every
+    /// regular file but `files` and [`OUTPUT_DIR`]) in an [`Event::CompileOutput`], if it
+    /// holds at most this many bytes; 0 sends nothing. Taken before the program runs, so
+    /// nothing the program writes can be in it.
+    pub capture_compiled_bytes: u64,
+}
+
+/// A file the compile step left in the workspace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompiledFile {
+    /// Relative path inside the workspace (no `..`, not absolute).
+    pub name: String,
+    /// Permission bits (`0o755` for an executable).
+    pub mode: u32,
+    #[serde(with = "serde_bytes")]
+    pub content: Vec<u8>,
 }
 
 /// Where a program puts files that come back with its result: a directory of the
@@ -204,6 +224,9 @@ pub struct CompileReport {
     pub stdout: Vec<u8>,
     #[serde(with = "serde_bytes")]
     pub stderr: Vec<u8>,
+    /// The engine reused an earlier, byte-identical compile instead of compiling (the agent
+    /// itself always says `false`).
+    pub cached: bool,
 }
 
 /// A message from the agent to the pool.
@@ -240,6 +263,10 @@ pub enum Event {
     /// [`OUTPUT_DIR`] held more than [`ArtifactLimits`] allow: the files sent before this
     /// are all that come back. Sent (at most once) before [`Event::Exit`].
     ArtifactsTruncated,
+    /// What a successful compile step left in the workspace (asked for with
+    /// [`RunSpec::capture_compiled_bytes`]): sent before [`Event::Compiled`], and only when
+    /// it holds regular files and directories alone, within the bound.
+    CompileOutput(Vec<CompiledFile>),
 }
 
 /// Encodes one frame (length prefix + payload) into a fresh buffer.

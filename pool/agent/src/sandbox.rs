@@ -3,7 +3,7 @@
 
 use std::fs;
 use std::io;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Component, Path};
 use std::time::{Duration, Instant};
 
@@ -42,6 +42,91 @@ impl Sandbox {
             Ok(())
         })
         .map_err(|e| format!("writing files: {e}"))
+    }
+
+    /// Writes what an earlier compile left (the engine's compile cache) as the sandbox uid,
+    /// with its modes, after the program's files.
+    pub fn write_compiled(&self, files: &[agent::CompiledFile]) -> Result<(), String> {
+        for f in files {
+            if !is_safe_relative(&f.name) {
+                return Err(format!("invalid file name {:?}", f.name));
+            }
+        }
+        self.as_sandbox(|| -> io::Result<()> {
+            for f in files {
+                let path = Path::new(WORKSPACE).join(&f.name);
+                if let Some(parent) = path.parent() {
+                    fs::create_dir_all(parent)?;
+                }
+                fs::write(&path, &f.content)?;
+                fs::set_permissions(&path, fs::Permissions::from_mode(f.mode & 0o777))?;
+            }
+            Ok(())
+        })
+        .map_err(|e| format!("writing compiled files: {e}"))
+    }
+
+    /// What the compile step left in the workspace besides the program's files (`sources`)
+    /// and the output directory, read as the sandbox uid: `None` when it holds anything
+    /// but regular files and directories (a link, a pipe: not worth reproducing) or more
+    /// than `max_bytes`. Every process of the step is gone, so nothing changes meanwhile.
+    pub fn collect_compiled(
+        &self,
+        sources: &[agent::SourceFile],
+        max_bytes: u64,
+    ) -> Option<Vec<agent::CompiledFile>> {
+        let output_dir = Path::new(agent::OUTPUT_DIR)
+            .strip_prefix(WORKSPACE)
+            .expect("the output directory is in the workspace")
+            .to_path_buf();
+        self.as_sandbox(|| {
+            let mut files = Vec::new();
+            let mut bytes = 0u64;
+            let mut dirs = vec![std::path::PathBuf::new()];
+            while let Some(rel) = dirs.pop() {
+                for item in fs::read_dir(Path::new(WORKSPACE).join(&rel)).ok()? {
+                    let item = item.ok()?;
+                    let path = rel.join(item.file_name());
+                    let meta = item.metadata().ok()?; // lstat: links are not followed
+                    let ft = meta.file_type();
+                    if ft.is_dir() {
+                        if path != output_dir {
+                            dirs.push(path);
+                        }
+                        continue;
+                    }
+                    if !ft.is_file() {
+                        return None;
+                    }
+                    let name = path.to_str()?.to_string();
+                    if sources.iter().any(|s| s.name == name) {
+                        continue;
+                    }
+                    bytes += meta.len();
+                    if bytes > max_bytes {
+                        return None;
+                    }
+                    use std::io::Read;
+                    let mut content = Vec::new();
+                    let file = fs::OpenOptions::new()
+                        .read(true)
+                        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+                        .open(item.path())
+                        .ok()?;
+                    file.take(meta.len() + 1).read_to_end(&mut content).ok()?;
+                    if content.len() as u64 != meta.len() {
+                        return None;
+                    }
+                    files.push(agent::CompiledFile {
+                        name,
+                        mode: meta.permissions().mode() & 0o777,
+                        content,
+                    });
+                }
+            }
+            files.sort_by(|a, b| a.name.cmp(&b.name));
+            Some(files)
+        })
     }
 
     /// Kills every process of the sandbox uid and waits until none is left.

@@ -224,7 +224,7 @@ impl Agent {
         loop {
             match self.rx.recv() {
                 Ok(Msg::Req(Some(req))) => match req {
-                    Request::Run(spec) => self.run(spec, out),
+                    Request::Run(spec) => self.run(*spec, out),
                     Request::Case(case) => self.run_case(case, out),
                     Request::Reset => self.reset_and_announce(out),
                     Request::Ping => out.send(&Event::Pong),
@@ -263,6 +263,14 @@ impl Agent {
         self.clean = false;
         self.judged = None;
         if let Err(message) = self.sandbox.write_files(&spec.files) {
+            out.send(&Event::Error {
+                message,
+                fatal: false,
+            });
+            out.send(&Event::Exit(internal_error()));
+            return;
+        }
+        if let Err(message) = self.sandbox.write_compiled(&spec.compiled) {
             out.send(&Event::Error {
                 message,
                 fatal: false,
@@ -316,10 +324,20 @@ impl Agent {
                 unreachable!()
             };
             let verdict = exit.verdict;
+            // Before the program runs: nothing it writes can reach the engine's cache.
+            if verdict == Verdict::Ok && spec.capture_compiled_bytes > 0 {
+                if let Some(files) = self
+                    .sandbox
+                    .collect_compiled(&spec.files, spec.capture_compiled_bytes)
+                {
+                    out.send(&Event::CompileOutput(files));
+                }
+            }
             out.send(&Event::Compiled(CompileReport {
                 exit: exit.clone(),
                 stdout,
                 stderr,
+                cached: false,
             }));
             if verdict != Verdict::Ok {
                 let verdict = match verdict {
@@ -774,6 +792,7 @@ fn feed(proc: &mut Spawned, input: Option<Vec<u8>>) {
 fn fits(p: &PrestartSpec, spec: &RunSpec) -> bool {
     let n = p.run_prefix.len();
     spec.compile.is_empty()
+        && spec.compiled.is_empty()
         && spec.tty.is_none()
         && spec.env == p.env
         && spec.limits == p.limits

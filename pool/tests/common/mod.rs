@@ -101,6 +101,11 @@ pub fn config(instance: &str) -> EngineConfig {
         max_concurrent_creates: 2,
         runtime: runtime_from_env(),
         fork_server: std::env::var("WARMRUN_FORK_SERVER").as_deref() != Ok("0"),
+        // The instance is unique to this process: its compile cache starts empty, and the
+        // shared engine removes it at exit.
+        compile_cache_dir: std::env::temp_dir()
+            .join("warmrun-test-compile-cache")
+            .join(instance),
         ..Default::default()
     };
     if let Some(agent) = std::env::var_os("WARMRUN_AGENT") {
@@ -188,6 +193,7 @@ extern "C" fn shutdown_at_exit() {
         rt.block_on(async {
             let _ = tokio::time::timeout(Duration::from_secs(30), engine.shutdown()).await;
         });
+        let _ = std::fs::remove_dir_all(engine.config().effective_compile_cache_dir());
     }
 }
 

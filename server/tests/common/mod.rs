@@ -259,7 +259,8 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Compilations of C that succeeded, from `/metrics`.
+/// C compile steps that succeeded, from `/metrics`: compilations and compiles reused from
+/// the compile cache (a program the server compiled before is not compiled again).
 pub async fn c_compiles(s: &TestServer) -> u64 {
     let text = reqwest::get(s.url("/metrics"))
         .await
@@ -267,12 +268,15 @@ pub async fn c_compiles(s: &TestServer) -> u64 {
         .text()
         .await
         .unwrap();
-    text.lines()
-        .find(|l| {
-            l.starts_with("warmrun_compile_seconds_count")
-                && l.contains("language=\"c\"")
-                && l.contains("verdict=\"ok\"")
-        })
-        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
-        .unwrap_or(0)
+    let value = |prefix: &str, verdict: bool| -> u64 {
+        text.lines()
+            .find(|l| {
+                l.starts_with(prefix)
+                    && l.contains("language=\"c\"")
+                    && (!verdict || l.contains("verdict=\"ok\""))
+            })
+            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    value("warmrun_compile_seconds_count", true) + value("warmrun_compile_cache_hits_total", false)
 }

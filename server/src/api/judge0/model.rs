@@ -1194,6 +1194,7 @@ mod tests {
             wall_ms: 100,
             stdout: String::new(),
             stderr: "main.c:1: error".into(),
+            cached: false,
         });
         let o = judge(&r, &extras(None));
         assert_eq!(o.status, Some(Status::CompilationError));
