@@ -139,7 +139,8 @@ fn a_bad_request_is_refused_as_without_the_cache() {
             json!({"language": "python", "code": "print(1)", "cache": "yes"}),
         )
         .await;
-        assert_eq!(status, 400, "{body}");
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(body["error"]["code"], "invalid_body", "{body}");
         let (status, _, body) = post(
             &s.url("/api/v1/runs"),
             json!({"language": "nope", "code": "print(1)", "cache": true}),
