@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{describe, exec, request, run, text};
+use common::{describe, exec, request, run, text, SUM_C};
 use pool::{Engine, RunResult, TestSuite, Verdict};
 use warmrun_api::TestCase;
 
@@ -137,15 +137,6 @@ fn what_a_program_writes_at_run_time_never_reaches_the_cache() {
         assert!(reused, "the compile was never reused");
     });
 }
-
-const SUM_C: &str = r#"#include <stdio.h>
-int main(void) {
-    long a, b;
-    if (scanf("%ld %ld", &a, &b) != 2) return 1;
-    printf("%ld\n", a + b);
-    return 0;
-}
-"#;
 
 #[test]
 fn judged_runs_reuse_the_compile_for_every_case() {

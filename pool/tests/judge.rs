@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{request, run, text};
+use common::{request, run, text, SUM_C};
 use pool::{Engine, JudgeResult, TestSuite, Verdict};
 use warmrun_api::{Comparison, TestCase};
 
@@ -48,15 +48,6 @@ fn describe(r: &JudgeResult) -> String {
     }
     s
 }
-
-const SUM_C: &str = r#"#include <stdio.h>
-int main(void) {
-    long a, b;
-    if (scanf("%ld %ld", &a, &b) != 2) return 1;
-    printf("%ld\n", a + b);
-    return 0;
-}
-"#;
 
 /// C compile steps that succeeded: compilations and compiles reused from the compile cache.
 fn compiles(engine: &Engine) -> u64 {

@@ -281,3 +281,13 @@ pub async fn containers_of(engine_or_docker: &bollard::Docker, instance: &str) -
         .filter_map(|c| c.id)
         .collect()
 }
+
+/// A C program that adds the two numbers it reads (judged-run and compile cache tests).
+pub const SUM_C: &str = r#"#include <stdio.h>
+int main(void) {
+    long a, b;
+    if (scanf("%ld %ld", &a, &b) != 2) return 1;
+    printf("%ld\n", a + b);
+    return 0;
+}
+"#;
