@@ -23,6 +23,12 @@ _warmrun_libc.prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0
 # The agent's priority, which every child starts with (gVisor lets any process renice
 # another's: a program could lower the server's and with it every next child's).
 _warmrun_nice = os.getpriority(os.PRIO_PROCESS, 0)
+# What the server has allocated lives as long as it does: out of the collector's sight, no
+# collection in a waiter or a run writes to those pages and copies them (host memory per
+# open session, benches/density.rs). A run's child gives them back before the program.
+import gc as _warmrun_gc
+
+_warmrun_gc.freeze()
 
 
 def _warmrun_serve():
@@ -147,13 +153,14 @@ def _warmrun_become_run(req, stdin, stdout, stderr):
     for name in list(sys.modules):
         if name not in _warmrun_base_modules:
             del sys.modules[name]
+    _warmrun_gc.unfreeze()
     return path, args
 
 
 _warmrun_given, _warmrun_args = _warmrun_serve()
 del _warmrun_serve, _warmrun_wait_for_run, _warmrun_become_run, _warmrun_base_modules
 del _warmrun_nice
-del _WarmrunRlimit, _WarmrunFprog, _warmrun_libc, _socket, ctypes
+del _WarmrunRlimit, _WarmrunFprog, _warmrun_libc, _warmrun_gc, _socket, ctypes
 
 _warmrun_path = os.path.abspath(_warmrun_given)
 sys.argv = [_warmrun_given] + _warmrun_args

@@ -26,8 +26,9 @@ use std::time::{Duration, Instant};
 /// How often a run with an open stdin is looked at.
 pub const SAMPLE: Duration = Duration::from_millis(40);
 /// How often while the program already waits (announced) and gets no input: only to notice
-/// a wait that ended without input (a signal), so the watch costs little over minutes.
-pub const SAMPLE_WAITING: Duration = Duration::from_millis(200);
+/// a wait that ended without input (a signal), so the watch costs little over minutes and
+/// across a thousand waiting sessions (benches/density.rs).
+pub const SAMPLE_WAITING: Duration = Duration::from_secs(1);
 /// Threads looked at per scan at most, so a program with thousands cannot make the agent
 /// spend its time in /proc; past that, the run is taken as not waiting.
 const MAX_TASKS: usize = 512;

@@ -17,8 +17,12 @@ use std::time::{Duration, Instant};
 
 /// Compile output kept for the compile report, per stream.
 const COMPILE_OUTPUT_CAP: usize = 64 * 1024;
-/// How often limits that need polling (CPU time) are checked.
+/// How often the container's CPU time is read at most (when close to the limit).
 const POLL: Duration = Duration::from_millis(25);
+/// How long between two reads of the CPU time at most: a program far from its CPU limit
+/// (one waiting for input, a sleeping one) is not looked at 40 times a second, which with a
+/// thousand open sessions was a third of the host's CPU (benches/density.rs).
+const CPU_CHECK_MAX: Duration = Duration::from_secs(1);
 /// How long output may keep flowing after the main process exited and the rest was killed.
 const DRAIN: Duration = Duration::from_millis(500);
 
@@ -467,6 +471,7 @@ impl Agent {
         let oom_before = self.cgroup.oom_kills();
         let cpu_before = self.cgroup.cpu_usage_us();
         let start = Instant::now();
+        let mut next_cpu_check = start + POLL;
         let (gen, mut proc) = match launch {
             Launch::Running { gen, proc } => (gen, proc),
             Launch::Spawn(mut step) => {
@@ -530,10 +535,10 @@ impl Agent {
                 (None, Some(w)) if w.tracker.waiting() => {
                     // The wall clock stands still; the idle limit and the next look wake us.
                     let idle = w.tracker.idle_deadline().unwrap_or(w.next_look);
-                    idle.min(w.next_look).min(now + POLL)
+                    idle.min(w.next_look).min(next_cpu_check)
                 }
-                (None, Some(w)) => deadline.min(now + POLL).min(w.next_look),
-                (None, None) => deadline.min(now + POLL),
+                (None, Some(w)) => deadline.min(next_cpu_check).min(w.next_look),
+                (None, None) => deadline.min(next_cpu_check),
             };
             match self.rx.recv_timeout(wake.saturating_duration_since(now)) {
                 Ok(Msg::Out {
@@ -615,12 +620,18 @@ impl Agent {
                     if now >= start + wall + paused {
                         reason.get_or_insert(Verdict::TimeLimit);
                         self.kill();
-                    } else if let (Some(before), Some(now)) =
-                        (cpu_before, self.cgroup.cpu_usage_us())
-                    {
-                        if now.saturating_sub(before) >= cpu_ms * 1000 {
-                            reason.get_or_insert(Verdict::CpuLimit);
-                            self.kill();
+                    } else if now >= next_cpu_check {
+                        match (cpu_before, self.cgroup.cpu_usage_us()) {
+                            (Some(before), Some(used)) => {
+                                let used = used.saturating_sub(before);
+                                if used >= cpu_ms * 1000 {
+                                    reason.get_or_insert(Verdict::CpuLimit);
+                                    self.kill();
+                                }
+                                next_cpu_check =
+                                    now + cpu_check_interval(cpu_ms * 1000 - used.min(cpu_ms * 1000));
+                            }
+                            _ => next_cpu_check = now + CPU_CHECK_MAX,
                         }
                     }
                 }
@@ -715,6 +726,13 @@ impl Agent {
         // Failing here means processes survive SIGKILL; the reset that follows reports it.
         let _ = self.sandbox.kill_all();
     }
+}
+
+/// When to read the CPU time next, `left_us` before the limit: no sooner than the program
+/// could reach it running on every CPU of the host, within [POLL, CPU_CHECK_MAX].
+fn cpu_check_interval(left_us: u64) -> Duration {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+    Duration::from_micros(left_us / cpus).clamp(POLL, CPU_CHECK_MAX)
 }
 
 fn deliver(sink: &mut Sink, stderr: bool, data: Vec<u8>, out: &mut Outbox) {

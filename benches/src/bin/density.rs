@@ -1,0 +1,280 @@
+//! Density: N interactive Python sessions that arrive at a given rate, all block on
+//! `input()` and stay open together; then every one is answered and must exit `ok`.
+//!
+//!   cargo run --release -p benches --bin density [-- SESSIONS [RATE_PER_S [HOLD_S [FLOOR]]]]
+//!   (defaults 1000, 20, 60, 0: issue 15's target)
+//!
+//! FLOOR > 0 sets python's catalog `min_idle` (the pool's floor) to FLOOR and waits until
+//! that many containers are idle before the first arrival: an operator's answer to a
+//! known ramp when the host cannot create containers as fast as sessions arrive.
+//!
+//! Starts its own release `warmrun-server` with the default engine configuration except what
+//! the test itself needs: python's catalog `max` and `max_containers` raised to hold SESSIONS
+//! leases, no per-address rate or session limit (one client address sends everything), a
+//! queue as long as the test. Each session opens /api/v1/ws, sends a `run` of the catalog's
+//! Python example and times connection → the prompt on a `stdout` frame. Once every session
+//! has its prompt (or failed), it reads host memory (MemTotal − MemAvailable, against the
+//! figure with the server started and its pools warm) and the server's RSS, waits HOLD_S,
+//! answers them all and checks each `exit` frame and greeting.
+//! Figures go to README "Density".
+
+#[path = "../ops_common.rs"]
+mod ops_common;
+
+use futures_util::future::join_all;
+use ops_common::*;
+use std::time::{Duration, Instant};
+
+const PROGRAM: &str = "name = input(\"What is your name? \")\nprint(f\"Hello, {name}!\")\n";
+/// How long a session may wait for its prompt before it counts as failed.
+const PROMPT_DEADLINE: Duration = Duration::from_secs(120);
+
+/// `field` of /proc/meminfo in KiB.
+fn meminfo_kib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(&format!("{field}:")))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Memory in use on the host (what cannot be reclaimed), KiB.
+fn host_used_kib() -> u64 {
+    meminfo_kib("MemTotal").saturating_sub(meminfo_kib("MemAvailable"))
+}
+
+/// Busy and total jiffies of the whole machine (/proc/stat's first line).
+fn cpu_jiffies() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let v: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    let total: u64 = v.iter().sum();
+    let idle = v.get(3).copied().unwrap_or(0) + v.get(4).copied().unwrap_or(0);
+    (total - idle, total)
+}
+
+/// `text` with the first `key = …` line after `after` set to `value`.
+fn set_after(text: &str, after: &str, key: &str, value: usize) -> String {
+    let start = text.find(after).expect("catalog entry");
+    let line = format!("\n{key} = ");
+    let at = text[start..].find(&line).expect("catalog key") + start;
+    let end = text[at + 1..].find('\n').expect("line end") + at + 1;
+    format!("{}{line}{value}{}", &text[..at], &text[end..])
+}
+
+/// The catalog with python's pool `max` and `min_idle` set.
+fn catalog_for_python(max: usize, min_idle: usize) -> String {
+    let text = std::fs::read_to_string(repo_root().join("images/languages.toml"))
+        .expect("images/languages.toml");
+    let entry = "\nid = \"python\"\n";
+    let text = set_after(&text, entry, "max", max);
+    set_after(&text, entry, "min_idle", min_idle.max(1))
+}
+
+/// Idle python containers, from /metrics.
+fn idle_python(server: &Server) -> usize {
+    server
+        .metric("warmrun_pool_containers{language=\"python\",state=\"idle\"}")
+        .unwrap_or(0.0) as usize
+}
+
+enum Opened {
+    Prompted { ws: Ws, prompt_ms: f64 },
+    Failed(String),
+}
+
+/// One session: waits for its arrival time, connects, runs the program, waits for its prompt.
+async fn open_session(url: String, arrive: Instant) -> Opened {
+    tokio::time::sleep_until(arrive.into()).await;
+    let t0 = Instant::now();
+    let Ok((mut ws, _)) = tokio_tungstenite::connect_async(&url).await else {
+        return Opened::Failed("connect".into());
+    };
+    ws_send(
+        &mut ws,
+        serde_json::json!({"type": "run", "language": "python", "code": PROGRAM}),
+    )
+    .await;
+    let mut out = String::new();
+    let waited = tokio::time::timeout(PROMPT_DEADLINE, async {
+        loop {
+            let f = ws_next(&mut ws).await;
+            match f["type"].as_str() {
+                Some("stdout") => {
+                    out.push_str(f["data"].as_str().unwrap_or(""));
+                    if out.contains("name?") {
+                        return Ok(());
+                    }
+                }
+                Some("error") => return Err(f["code"].as_str().unwrap_or("error").to_string()),
+                Some("exit") => return Err(format!("exit before prompt: {f}")),
+                _ => {}
+            }
+        }
+    })
+    .await;
+    match waited {
+        Ok(Ok(())) => Opened::Prompted {
+            ws,
+            prompt_ms: ms(t0.elapsed()),
+        },
+        Ok(Err(code)) => Opened::Failed(code),
+        Err(_) => Opened::Failed("no prompt within 120 s".into()),
+    }
+}
+
+/// Answers a prompted session; true when it exits `ok` with the greeting.
+async fn answer(mut ws: Ws, i: usize) -> bool {
+    let name = format!("user{i}");
+    ws_send(
+        &mut ws,
+        serde_json::json!({"type": "stdin", "data": format!("{name}\n")}),
+    )
+    .await;
+    let mut out = String::new();
+    let exit = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            let f = ws_next(&mut ws).await;
+            match f["type"].as_str() {
+                Some("stdout") => out.push_str(f["data"].as_str().unwrap_or("")),
+                Some("exit") | Some("error") => return f,
+                _ => {}
+            }
+        }
+    })
+    .await;
+    matches!(exit, Ok(f) if f["verdict"] == "ok") && out.contains(&format!("Hello, {name}!"))
+}
+
+#[tokio::main]
+async fn main() {
+    let arg = |i: usize, default: f64| -> f64 {
+        std::env::args()
+            .nth(i)
+            .and_then(|a| a.parse().ok())
+            .unwrap_or(default)
+    };
+    let n = arg(1, 1000.0) as usize;
+    let rate = arg(2, 20.0);
+    let hold = Duration::from_secs_f64(arg(3, 60.0));
+    let floor = arg(4, 0.0) as usize;
+    let nofile = raise_nofile(n as u64 * 4 + 4096);
+    assert!(
+        nofile as usize > n * 2 + 100,
+        "open-file limit {nofile} is too low for {n} sessions (ulimit -n)"
+    );
+    let catalog = std::env::temp_dir().join(format!("warmrun-density-{}.toml", std::process::id()));
+    std::fs::write(&catalog, catalog_for_python(n + 8, floor)).expect("write catalog");
+    let server = Server::start(
+        "density",
+        &format!(
+            "[rate_limit]\nper_ip_per_s = 0\nper_ip_burst = 0\n\
+             [limits]\nsessions_per_ip = {}\nidle_timeout_s = 3600\n\
+             [engine]\nmax_containers = {}\nqueue_capacity = {}\n",
+            n * 2,
+            n + 16,
+            n * 2
+        ),
+        Some(catalog.to_str().expect("utf-8 path")),
+    );
+    // The pools' start-up creations end before the baseline is read.
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    // Read before any floor is made: its idle containers count against the sessions.
+    let base_used = host_used_kib();
+    let base_rss = server.rss_kib();
+    if floor > 0 {
+        let t = Instant::now();
+        while idle_python(&server) < floor {
+            assert!(
+                t.elapsed() < Duration::from_secs(1800),
+                "{} of {floor} idle after 30 min",
+                idle_python(&server)
+            );
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        println!(
+            "Floor: {floor} idle python containers created in {:.1} s ({:.1}/s) before the first arrival",
+            t.elapsed().as_secs_f64() + 10.0,
+            floor as f64 / (t.elapsed().as_secs_f64() + 10.0)
+        );
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
+    let (busy0, total0) = cpu_jiffies();
+
+    let url = server.ws_url();
+    let start = Instant::now();
+    let opened = join_all((0..n).map(|i| {
+        let arrive = start + Duration::from_secs_f64(i as f64 / rate);
+        open_session(url.clone(), arrive)
+    }))
+    .await;
+    let all_in = start.elapsed();
+    let (busy1, total1) = cpu_jiffies();
+    let used = host_used_kib();
+    let rss = server.rss_kib();
+    let containers = server.containers("python").len();
+
+    let mut prompts = Vec::new();
+    let mut failures: std::collections::BTreeMap<String, usize> = Default::default();
+    let mut open = Vec::new();
+    for (i, o) in opened.into_iter().enumerate() {
+        match o {
+            Opened::Prompted { ws, prompt_ms } => {
+                prompts.push(prompt_ms);
+                open.push((i, ws));
+            }
+            Opened::Failed(why) => *failures.entry(why).or_default() += 1,
+        }
+    }
+    let prompted = prompts.len();
+    let s = stats(&mut prompts);
+    let slowest = prompts.last().copied().unwrap_or(f64::NAN);
+    let within_5s = prompts.iter().filter(|&&p| p <= 5000.0).count();
+    let per_session = used.saturating_sub(base_used) as f64 / prompted.max(1) as f64;
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    let cpu_busy = (busy1 - busy0) as f64 / (total1 - total0).max(1) as f64 * cores as f64;
+
+    println!("Density: {n} interactive Python sessions arriving at {rate}/s (warmrun-server pid {}):", server.pid());
+    println!("  prompted            {prompted} of {n} in {:.1} s; refused/failed: {failures:?}", all_in.as_secs_f64());
+    println!("  connection → prompt {s}; slowest {slowest:.0} ms; within 5 s: {within_5s}");
+    println!(
+        "  host memory in use  +{:.0} MiB = {:.2} MiB per open session (MemTotal − MemAvailable)",
+        used.saturating_sub(base_used) as f64 / 1024.0,
+        per_session / 1024.0
+    );
+    println!(
+        "  server VmRSS        {:.1} MiB → {:.1} MiB ({:.1} KiB per session); {containers} python containers",
+        base_rss as f64 / 1024.0,
+        rss as f64 / 1024.0,
+        rss.saturating_sub(base_rss) as f64 / prompted.max(1) as f64
+    );
+    println!("  machine CPU busy    {cpu_busy:.2} of {cores} cores during the arrivals");
+
+    eprintln!("[bench] holding {} sessions for {:.0} s", open.len(), hold.as_secs_f64());
+    tokio::time::sleep(hold).await;
+    let answered = Instant::now();
+    let results = join_all(open.into_iter().map(|(i, ws)| answer(ws, i))).await;
+    let ok = results.iter().filter(|&&r| r).count();
+    println!(
+        "  answered after {:.0} s: {ok} of {prompted} exit ok with their greeting ({:.1} s for all)",
+        hold.as_secs_f64(),
+        answered.elapsed().as_secs_f64()
+    );
+    let met = failures.is_empty() && slowest <= 5000.0 && per_session <= 10.0 * 1024.0 && ok == n;
+    println!(
+        "target (none refused, every prompt ≤ 5 s, ≤ 10 MiB per session, all exit ok): {}",
+        if met { "met" } else { "NOT met" }
+    );
+    drop(server);
+    let _ = std::fs::remove_file(&catalog);
+}
