@@ -61,6 +61,17 @@ impl Server {
     /// Starts the release server with `extra_toml` appended to its config and waits for
     /// /readyz. `catalog` defaults to images/languages.toml.
     pub fn start(name: &str, extra_toml: &str, catalog: Option<&str>) -> Server {
+        Server::start_within(name, extra_toml, catalog, Duration::from_secs(120))
+    }
+
+    /// As `start`, waiting up to `ready_within` for /readyz (which waits for the pools'
+    /// floors: long when a benchmark sets them high).
+    pub fn start_within(
+        name: &str,
+        extra_toml: &str,
+        catalog: Option<&str>,
+        ready_within: Duration,
+    ) -> Server {
         let bin = server_bin();
         assert!(
             bin.exists(),
@@ -105,8 +116,9 @@ impl Server {
         let started = Instant::now();
         while get(port, "/readyz").map(|(s, _)| s) != Some(200) {
             assert!(
-                started.elapsed() < Duration::from_secs(120),
-                "server not ready after 120 s (log: {}/{}.log)",
+                started.elapsed() < ready_within,
+                "server not ready after {} s (log: {}/{}.log)",
+                ready_within.as_secs(),
                 std::env::temp_dir().display(),
                 server.instance
             );
@@ -161,11 +173,22 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        // SAFETY: signalling our own child.
+        self.stop_within(Duration::from_secs(20));
+    }
+}
+
+impl Server {
+    /// SIGTERM, then SIGKILL if it has not ended within `within` (its containers are then
+    /// left to the next engine's janitor): a server with a thousand containers needs minutes.
+    pub fn stop_within(&mut self, within: Duration) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return; // stopped already (its pid may be someone else's by now)
+        }
+        // SAFETY: signalling our own child, not yet reaped.
         unsafe {
             libc::kill(self.child.id() as i32, libc::SIGTERM);
         }
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = Instant::now() + within;
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
                 break;

@@ -14,8 +14,8 @@
 //! queue as long as the test. Each session opens /api/v1/ws, sends a `run` of the catalog's
 //! Python example and times connection → the prompt on a `stdout` frame. Once every session
 //! has its prompt (or failed), it reads host memory (MemTotal − MemAvailable, against the
-//! figure with the server started and its pools warm) and the server's RSS, waits HOLD_S,
-//! answers them all and checks each `exit` frame and greeting.
+//! figure before the server started) and the server's RSS, waits HOLD_S, answers them all
+//! (at the arrival rate, in arrival order) and checks each `exit` frame and greeting.
 //! Figures go to README "Density".
 
 #[path = "../ops_common.rs"]
@@ -89,7 +89,7 @@ fn idle_python(server: &Server) -> usize {
 }
 
 enum Opened {
-    Prompted { ws: Ws, prompt_ms: f64 },
+    Prompted { ws: Box<Ws>, prompt_ms: f64 },
     Failed(String),
 }
 
@@ -125,7 +125,7 @@ async fn open_session(url: String, arrive: Instant) -> Opened {
     .await;
     match waited {
         Ok(Ok(())) => Opened::Prompted {
-            ws,
+            ws: Box::new(ws),
             prompt_ms: ms(t0.elapsed()),
         },
         Ok(Err(code)) => Opened::Failed(code),
@@ -133,8 +133,10 @@ async fn open_session(url: String, arrive: Instant) -> Opened {
     }
 }
 
-/// Answers a prompted session; true when it exits `ok` with the greeting.
-async fn answer(mut ws: Ws, i: usize) -> bool {
+/// Answers a prompted session at `at`: Ok when it exits `ok` with the greeting (with the
+/// run's wall time, which does not count the wait for input), else what it did.
+async fn answer(mut ws: Box<Ws>, i: usize, at: Instant) -> Result<f64, String> {
+    tokio::time::sleep_until(at.into()).await;
     let name = format!("user{i}");
     ws_send(
         &mut ws,
@@ -142,18 +144,30 @@ async fn answer(mut ws: Ws, i: usize) -> bool {
     )
     .await;
     let mut out = String::new();
+    let mut announced = false;
     let exit = tokio::time::timeout(Duration::from_secs(60), async {
         loop {
             let f = ws_next(&mut ws).await;
             match f["type"].as_str() {
                 Some("stdout") => out.push_str(f["data"].as_str().unwrap_or("")),
+                Some("waiting_for_input") => announced = true,
                 Some("exit") | Some("error") => return f,
                 _ => {}
             }
         }
     })
     .await;
-    matches!(exit, Ok(f) if f["verdict"] == "ok") && out.contains(&format!("Hello, {name}!"))
+    match exit {
+        Err(_) => Err("no exit within 60 s".into()),
+        Ok(f) if f["type"] == "error" => Err(format!("error {}", f["code"])),
+        Ok(f) if f["verdict"] != "ok" => Err(format!(
+            "verdict {} ({}announced as waiting)",
+            f["verdict"],
+            if announced { "" } else { "not " }
+        )),
+        Ok(_) if !out.contains(&format!("Hello, {name}!")) => Err("no greeting".into()),
+        Ok(f) => Ok(f["wall_ms"].as_f64().unwrap_or(f64::NAN)),
+    }
 }
 
 #[tokio::main]
@@ -175,7 +189,11 @@ async fn main() {
     );
     let catalog = std::env::temp_dir().join(format!("warmrun-density-{}.toml", std::process::id()));
     std::fs::write(&catalog, catalog_for_python(n + 8, floor)).expect("write catalog");
-    let server = Server::start(
+    // Before the server: its pools' containers (every language's floor, and FLOOR's) count
+    // against the sessions.
+    let base_used = host_used_kib();
+    let started = Instant::now();
+    let mut server = Server::start_within(
         "density",
         &format!(
             "[rate_limit]\nper_ip_per_s = 0\nper_ip_burst = 0\n\
@@ -186,29 +204,26 @@ async fn main() {
             n * 2
         ),
         Some(catalog.to_str().expect("utf-8 path")),
+        Duration::from_secs(1800),
     );
-    // The pools' start-up creations end before the baseline is read.
-    tokio::time::sleep(Duration::from_secs(10)).await;
-    // Read before any floor is made: its idle containers count against the sessions.
-    let base_used = host_used_kib();
-    let base_rss = server.rss_kib();
-    if floor > 0 {
-        let t = Instant::now();
-        while idle_python(&server) < floor {
-            assert!(
-                t.elapsed() < Duration::from_secs(1800),
-                "{} of {floor} idle after 30 min",
-                idle_python(&server)
-            );
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
-        println!(
-            "Floor: {floor} idle python containers created in {:.1} s ({:.1}/s) before the first arrival",
-            t.elapsed().as_secs_f64() + 10.0,
-            floor as f64 / (t.elapsed().as_secs_f64() + 10.0)
+    // /readyz waits for the floors; the pools' other start-up creations end meanwhile.
+    while idle_python(&server) < floor {
+        assert!(
+            started.elapsed() < Duration::from_secs(1800),
+            "{} of {floor} idle after 30 min",
+            idle_python(&server)
         );
-        tokio::time::sleep(Duration::from_secs(5)).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
+    if floor > 0 {
+        let took = started.elapsed().as_secs_f64();
+        println!(
+            "Floor: {floor} idle python containers made in {took:.1} s ({:.1}/s) before the first arrival",
+            floor as f64 / took
+        );
+    }
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let base_rss = server.rss_kib();
     let (busy0, total0) = cpu_jiffies();
 
     let url = server.ws_url();
@@ -244,8 +259,14 @@ async fn main() {
     let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
     let cpu_busy = (busy1 - busy0) as f64 / (total1 - total0).max(1) as f64 * cores as f64;
 
-    println!("Density: {n} interactive Python sessions arriving at {rate}/s (warmrun-server pid {}):", server.pid());
-    println!("  prompted            {prompted} of {n} in {:.1} s; refused/failed: {failures:?}", all_in.as_secs_f64());
+    println!(
+        "Density: {n} interactive Python sessions arriving at {rate}/s (warmrun-server pid {}):",
+        server.pid()
+    );
+    println!(
+        "  prompted            {prompted} of {n} in {:.1} s; refused/failed: {failures:?}",
+        all_in.as_secs_f64()
+    );
     println!("  connection → prompt {s}; slowest {slowest:.0} ms; within 5 s: {within_5s}");
     println!(
         "  host memory in use  +{:.0} MiB = {:.2} MiB per open session (MemTotal − MemAvailable)",
@@ -260,21 +281,45 @@ async fn main() {
     );
     println!("  machine CPU busy    {cpu_busy:.2} of {cores} cores during the arrivals");
 
-    eprintln!("[bench] holding {} sessions for {:.0} s", open.len(), hold.as_secs_f64());
+    eprintln!(
+        "[bench] holding {} sessions for {:.0} s",
+        open.len(),
+        hold.as_secs_f64()
+    );
     tokio::time::sleep(hold).await;
     let answered = Instant::now();
-    let results = join_all(open.into_iter().map(|(i, ws)| answer(ws, i))).await;
-    let ok = results.iter().filter(|&&r| r).count();
+    // People answer as they came, not all in the same millisecond: at the arrival rate.
+    let results =
+        join_all(open.into_iter().enumerate().map(|(k, (i, ws))| {
+            answer(ws, i, answered + Duration::from_secs_f64(k as f64 / rate))
+        }))
+        .await;
+    let ok = results.iter().filter(|r| r.is_ok()).count();
+    let mut run_ms: Vec<f64> = results
+        .iter()
+        .filter_map(|r| r.as_ref().ok().copied())
+        .collect();
+    let run_ms = stats(&mut run_ms);
+    let mut wrong: std::collections::BTreeMap<String, usize> = Default::default();
+    for r in results.into_iter().filter_map(Result::err) {
+        *wrong.entry(r).or_default() += 1;
+    }
     println!(
-        "  answered after {:.0} s: {ok} of {prompted} exit ok with their greeting ({:.1} s for all)",
+        "  answered after {:.0} s: {ok} of {prompted} exit ok with their greeting ({:.1} s for all); others: {wrong:?}",
         hold.as_secs_f64(),
         answered.elapsed().as_secs_f64()
     );
     let met = failures.is_empty() && slowest <= 5000.0 && per_session <= 10.0 * 1024.0 && ok == n;
+    println!("  run time of those (wall time not spent waiting for input): {run_ms}");
     println!(
         "target (none refused, every prompt ≤ 5 s, ≤ 10 MiB per session, all exit ok): {}",
         if met { "met" } else { "NOT met" }
     );
-    drop(server);
+    let stopping = Instant::now();
+    server.stop_within(Duration::from_secs(900));
+    eprintln!(
+        "[bench] server stopped, its containers removed, in {:.1} s",
+        stopping.elapsed().as_secs_f64()
+    );
     let _ = std::fs::remove_file(&catalog);
 }

@@ -490,6 +490,7 @@ impl Agent {
                 stdin,
                 tracker: Tracker::new(Duration::from_millis(idle_ms)),
                 next_look: start + input_wait::SAMPLE,
+                told: false,
             }),
             _ => None,
         };
@@ -628,8 +629,8 @@ impl Agent {
                                     reason.get_or_insert(Verdict::CpuLimit);
                                     self.kill();
                                 }
-                                next_cpu_check =
-                                    now + cpu_check_interval(cpu_ms * 1000 - used.min(cpu_ms * 1000));
+                                next_cpu_check = now
+                                    + cpu_check_interval(cpu_ms * 1000 - used.min(cpu_ms * 1000));
                             }
                             _ => next_cpu_check = now + CPU_CHECK_MAX,
                         }
@@ -708,8 +709,10 @@ impl Agent {
             .sandbox
             .as_sandbox(|| input_wait::blocked_readers(uid, stdin))
         else {
-            return false;
+            w.next_look = now + input_wait::SAMPLE;
+            return w.told;
         };
+        w.told = true;
         if w.tracker.observe(now, readers) {
             out.send(&Event::WaitingForInput);
         }
@@ -731,7 +734,10 @@ impl Agent {
 /// When to read the CPU time next, `left_us` before the limit: no sooner than the program
 /// could reach it running on every CPU of the host, within [POLL, CPU_CHECK_MAX].
 fn cpu_check_interval(left_us: u64) -> Duration {
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+    // Asked once: std reads /proc/self/mountinfo and the cgroup files to answer.
+    static CPUS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let cpus =
+        *CPUS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()) as u64);
     Duration::from_micros(left_us / cpus).clamp(POLL, CPU_CHECK_MAX)
 }
 
@@ -755,6 +761,10 @@ struct Watch {
     stdin: FileId,
     tracker: Tracker,
     next_look: Instant,
+    /// A look has worked: this kernel can tell, and a later look that cannot (a thread
+    /// that ends while it is read, on a loaded host) is a miss, not a reason to drop the
+    /// watch and with it the waits' time.
+    told: bool,
 }
 
 /// Feeds input and tells the watch: input ends a wait, closing stdin ends the watch.
