@@ -842,3 +842,28 @@ fn decode_status(status: i32) -> (Option<i32>, Option<i32>) {
 fn internal_error() -> ExitReport {
     ExitReport::unmeasured(Verdict::InternalError)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_checks_come_sooner_as_the_limit_nears() {
+        assert_eq!(cpu_check_interval(0), POLL);
+        assert_eq!(cpu_check_interval(u64::MAX), CPU_CHECK_MAX);
+        let mut last = Duration::ZERO;
+        for left_ms in [0, 10, 50, 100, 400, 1_000, 5_000, 60_000] {
+            let d = cpu_check_interval(left_ms * 1000);
+            assert!(
+                d >= last && (POLL..=CPU_CHECK_MAX).contains(&d),
+                "{left_ms}: {d:?}"
+            );
+            // Never later than the program could use what is left on one CPU.
+            assert!(
+                d <= Duration::from_millis(left_ms).max(POLL),
+                "{left_ms}: {d:?}"
+            );
+            last = d;
+        }
+    }
+}
