@@ -17,9 +17,8 @@ pub struct Cgroup {
 }
 
 enum CpuSource {
-    /// cgroup v1 `cpuacct.usage`, nanoseconds; kept open (each read from offset 0 is
-    /// fresh), since a thousand waiting sessions read it about once a second each.
-    V1(fs::File),
+    /// cgroup v1 `cpuacct.usage`, nanoseconds.
+    V1(&'static str),
     /// cgroup v2 `cpu.stat` `usage_usec`.
     V2(&'static str),
     /// No cgroup (gVisor): the sum over /proc, see [`procfs_cpu_us`].
@@ -35,7 +34,7 @@ impl Cgroup {
         ];
         let cpu_usage = v1_cpu
             .into_iter()
-            .find_map(|p| fs::File::open(p).ok())
+            .find(|p| fs::metadata(p).is_ok())
             .map(CpuSource::V1)
             .or_else(|| {
                 fs::metadata("/sys/fs/cgroup/cpu.stat")
@@ -58,16 +57,12 @@ impl Cgroup {
     /// CPU time used by the whole container so far, in microseconds.
     pub fn cpu_usage_us(&self) -> Option<u64> {
         match self.cpu_usage.as_ref()? {
-            CpuSource::V1(f) => {
-                let mut buf = [0u8; 32];
-                let n = std::os::unix::fs::FileExt::read_at(f, &mut buf, 0).ok()?;
-                std::str::from_utf8(&buf[..n])
-                    .ok()?
-                    .trim()
-                    .parse::<u64>()
-                    .ok()
-                    .map(|ns| ns / 1000)
-            }
+            CpuSource::V1(p) => fs::read_to_string(p)
+                .ok()?
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .map(|ns| ns / 1000),
             CpuSource::V2(p) => read_key(p, "usage_usec"),
             CpuSource::Procfs => procfs_cpu_us(),
         }
