@@ -203,7 +203,13 @@ impl Server {
 
 /// `Field:   N kB` from /proc/<pid>/status, in KiB.
 pub fn proc_status_kib(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
+    kib_field(&format!("/proc/{pid}/status"), field)
+}
+
+/// `Field:   N kB` from a /proc file of that layout (status, /proc/meminfo), in KiB; 0 when
+/// absent.
+pub fn kib_field(path: &str, field: &str) -> u64 {
+    std::fs::read_to_string(path)
         .ok()
         .and_then(|s| {
             s.lines()
@@ -212,6 +218,22 @@ pub fn proc_status_kib(pid: u32, field: &str) -> u64 {
                 .and_then(|v| v.parse().ok())
         })
         .unwrap_or(0)
+}
+
+/// Busy CPU seconds of the whole machine so far (/proc/stat: all but idle and iowait).
+pub fn machine_busy_s() -> f64 {
+    // SAFETY: sysconf has no preconditions.
+    let tick = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    let text = std::fs::read_to_string("/proc/stat").unwrap();
+    let f: Vec<f64> = text
+        .lines()
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .skip(1)
+        .map(|v| v.parse().unwrap())
+        .collect();
+    (f.iter().take(8).sum::<f64>() - f[3] - f[4]) / tick
 }
 
 /// A blocking HTTP/1.1 GET on 127.0.0.1: (status, body).

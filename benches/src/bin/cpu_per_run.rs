@@ -11,6 +11,9 @@
 //! ```
 //! Linux, cgroup v1 (Docker's cgroupfs driver), runc, root.
 
+#[path = "../ops_common.rs"]
+mod ops_common;
+
 use pool::{Catalog, Engine, EngineConfig, File, RunRequest, Verdict};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -47,21 +50,6 @@ fn daemons_and_self() -> (f64, f64) {
         }
     }
     (daemons, own)
-}
-
-/// Busy CPU seconds of the whole machine (all but idle and iowait).
-fn machine_busy() -> f64 {
-    let tick = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-    let text = std::fs::read_to_string("/proc/stat").unwrap();
-    let f: Vec<f64> = text
-        .lines()
-        .next()
-        .unwrap()
-        .split_whitespace()
-        .skip(1)
-        .map(|v| v.parse().unwrap())
-        .collect();
-    (f.iter().take(8).sum::<f64>() - f[3] - f[4]) / tick
 }
 
 /// CPU seconds of the containers of `instance` (their cpuacct cgroups).
@@ -170,7 +158,7 @@ fn main() {
         // Warm runs, one after another (each waits for the previous reset).
         let (d0, s0, c0, m0) = {
             let (d, s) = daemons_and_self();
-            (d, s, containers(&ids), machine_busy())
+            (d, s, containers(&ids), ops_common::machine_busy_s())
         };
         for _ in 0..runs {
             one(&engine);
@@ -179,7 +167,7 @@ fn main() {
         // path: let it finish before reading.
         std::thread::sleep(Duration::from_millis(300));
         let (d1, s1) = daemons_and_self();
-        let (c1, m1) = (containers(&ids), machine_busy());
+        let (c1, m1) = (containers(&ids), ops_common::machine_busy_s());
         warm.push(Sample {
             counted: ((d1 - d0) + (s1 - s0) + (c1 - c0)) / runs as f64,
             sandbox: (c1 - c0) / runs as f64,
@@ -195,7 +183,7 @@ fn main() {
                 + u.ru_stime.tv_usec as f64 / 1e6
         };
         let before = cpu(&usage);
-        let m0 = machine_busy();
+        let m0 = ops_common::machine_busy_s();
         let t0 = Instant::now();
         for _ in 0..runs {
             let out = std::process::Command::new("/usr/bin/python3")
@@ -205,7 +193,7 @@ fn main() {
             assert!(out.status.success());
         }
         let _ = t0.elapsed();
-        let m1 = machine_busy();
+        let m1 = ops_common::machine_busy_s();
         unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
         host.push(Sample {
             counted: (cpu(&usage) - before) / runs as f64,

@@ -29,38 +29,10 @@ const PROGRAM: &str = "name = input(\"What is your name? \")\nprint(f\"Hello, {n
 /// How long a session may wait for its prompt before it counts as failed.
 const PROMPT_DEADLINE: Duration = Duration::from_secs(120);
 
-/// `field` of /proc/meminfo in KiB.
-fn meminfo_kib(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(&format!("{field}:")))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 /// Memory in use on the host (what cannot be reclaimed), KiB.
 fn host_used_kib() -> u64 {
-    meminfo_kib("MemTotal").saturating_sub(meminfo_kib("MemAvailable"))
-}
-
-/// Busy and total jiffies of the whole machine (/proc/stat's first line).
-fn cpu_jiffies() -> (u64, u64) {
-    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let v: Vec<u64> = stat
-        .lines()
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|x| x.parse().ok())
-        .collect();
-    let total: u64 = v.iter().sum();
-    let idle = v.get(3).copied().unwrap_or(0) + v.get(4).copied().unwrap_or(0);
-    (total - idle, total)
+    kib_field("/proc/meminfo", "MemTotal")
+        .saturating_sub(kib_field("/proc/meminfo", "MemAvailable"))
 }
 
 /// `text` with the first `key = …` line after `after` set to `value`.
@@ -224,7 +196,7 @@ async fn main() {
     }
     tokio::time::sleep(Duration::from_secs(10)).await;
     let base_rss = server.rss_kib();
-    let (busy0, total0) = cpu_jiffies();
+    let busy0 = machine_busy_s();
 
     let url = server.ws_url();
     let start = Instant::now();
@@ -234,7 +206,7 @@ async fn main() {
     }))
     .await;
     let all_in = start.elapsed();
-    let (busy1, total1) = cpu_jiffies();
+    let busy1 = machine_busy_s();
     let used = host_used_kib();
     let rss = server.rss_kib();
     let containers = server.containers("python").len();
@@ -257,7 +229,7 @@ async fn main() {
     let within_5s = prompts.iter().filter(|&&p| p <= 5000.0).count();
     let per_session = used.saturating_sub(base_used) as f64 / prompted.max(1) as f64;
     let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
-    let cpu_busy = (busy1 - busy0) as f64 / (total1 - total0).max(1) as f64 * cores as f64;
+    let cpu_busy = (busy1 - busy0) / all_in.as_secs_f64().max(0.001);
 
     println!(
         "Density: {n} interactive Python sessions arriving at {rate}/s (warmrun-server pid {}):",
