@@ -10,7 +10,8 @@
 # - If `docker info` answers, the engine is left alone (it is never stopped).
 # - Otherwise: apt-get install docker.io if dockerd is missing, remove a stale
 #   /var/run/docker.pid, start `setsid dockerd` (log: /var/log/dockerd.log) and
-#   wait up to 60 s for `docker info`.
+#   wait up to 300 s (WARMRUN_DOCKER_WAIT_S) for `docker info`, starting dockerd
+#   again if it exits while containerd cleans up after an unclean stop.
 # - runsc is registered in /etc/docker/daemon.json as
 #   {"runtimes": {"runsc": {"path": "/usr/bin/runsc", "runtimeArgs": ["--network=none"]}}}
 #   (merged into the existing file; other keys are kept). A running dockerd is
@@ -19,6 +20,7 @@
 set -euo pipefail
 
 RUNSC=${WARMRUN_RUNSC:-0}
+WAIT_S=${WARMRUN_DOCKER_WAIT_S:-300}
 for a in "$@"; do
   case "$a" in
     --runsc) RUNSC=1 ;;
@@ -104,6 +106,19 @@ if [ "$RUNSC" = 1 ]; then
   fi
 fi
 
+# Every sandbox's agent owns a few pipes (the program's stdin/stdout/stderr), all root's:
+# past fs.pipe-user-pages-soft (16384 pages by default, ≈ 430 sandboxes) the kernel gives
+# root's new pipes one page instead of 16, and a program that floods its output is cut off
+# by memory_limit instead of being streamed. A host holding a thousand sandboxes needs more.
+pipe_soft=$(cat /proc/sys/fs/pipe-user-pages-soft 2>/dev/null || echo 0)
+if [ "$pipe_soft" != 0 ] && [ "$pipe_soft" -lt 262144 ]; then
+  if echo 262144 >/proc/sys/fs/pipe-user-pages-soft 2>/dev/null; then
+    say "raised fs.pipe-user-pages-soft from $pipe_soft to 262144 (pipes of ~1000 sandboxes)"
+  else
+    say "warning: fs.pipe-user-pages-soft is $pipe_soft and could not be raised"
+  fi
+fi
+
 # --- engine ------------------------------------------------------------------
 if docker info >/dev/null 2>&1; then
   say "docker engine answers ($(docker info -f '{{.ServerVersion}}' 2>/dev/null)); not touching it"
@@ -130,25 +145,38 @@ else
       rm -f /var/run/docker.pid
     fi
   fi
-  if ! pidof dockerd >/dev/null; then
+  # Started under `flock` (the tests' Docker lock), dockerd would inherit the lock's
+  # descriptor and hold the lock for as long as it runs: close every fd above 2 first.
+  start_dockerd() {
     say "starting dockerd (log: /var/log/dockerd.log)"
-    # Started under `flock` (the tests' Docker lock), dockerd would inherit the lock's
-    # descriptor and hold the lock for as long as it runs: close every fd above 2 first.
     (
       for fd in $(ls /proc/$BASHPID/fd); do
         if [ "$fd" -gt 2 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
       done
-      exec setsid dockerd >/var/log/dockerd.log 2>&1 </dev/null
+      exec setsid dockerd >>/var/log/dockerd.log 2>&1 </dev/null
     ) &
+  }
+  if ! pidof dockerd >/dev/null; then
+    : >/var/log/dockerd.log
+    start_dockerd
   fi
-  say "waiting for docker info (up to 60 s)"
+  # After an unclean stop containerd first reaps every dead shim left in /var/run
+  # (hundreds after a density run, ~0.1 s each); dockerd gives it a fixed time and
+  # exits with "timeout waiting for containerd to start". Each start gets further,
+  # so a dockerd that exits is started again until the deadline.
+  say "waiting for docker info (up to ${WAIT_S} s)"
   ok=0
-  for i in $(seq 1 60); do
+  deadline=$((SECONDS + WAIT_S))
+  while [ $SECONDS -lt $deadline ]; do
     if docker info >/dev/null 2>&1; then ok=1; break; fi
+    if ! pidof dockerd >/dev/null; then
+      say "dockerd exited ($(tail -1 /var/log/dockerd.log | cut -c1-120)); starting it again"
+      start_dockerd
+    fi
     sleep 1
   done
   if [ $ok = 0 ]; then
-    echo "setup-docker.sh: docker engine did not answer within 60 s; last log lines:" >&2
+    echo "setup-docker.sh: docker engine did not answer within ${WAIT_S} s; last log lines:" >&2
     tail -20 /var/log/dockerd.log >&2 || true
     exit 1
   fi
