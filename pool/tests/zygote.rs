@@ -142,3 +142,63 @@ fn one_runs_interpreter_state_does_not_reach_the_next() {
         assert_eq!(text(&r.stdout), "False False 1\n", "{}", describe(&r));
     });
 }
+
+/// How a program ends (files it left open, destructors, atexit callbacks, threads still
+/// running, `sys.exit` with a message, a closed stdout) is the same through the fork server,
+/// which ends its child without freeing the interpreter, as in a fresh `python3 main.py`.
+#[test]
+fn programs_end_as_plain_python_ends_them() {
+    // (program, stdout, stderr, exit code)
+    const CASES: &[(&str, &str, &str, i32)] = &[
+        (
+            "out = open(1, 'w', closefd=False)\nout.write('left in the buffer\\n')\n",
+            "left in the buffer\n",
+            "",
+            0,
+        ),
+        (
+            "class Noisy:\n    def __del__(self):\n        print('destroyed')\nkept = Noisy()\nprint('end')\n",
+            "end\ndestroyed\n",
+            "",
+            0,
+        ),
+        (
+            "import atexit\natexit.register(print, 'at exit')\nprint('end')\n",
+            "end\nat exit\n",
+            "",
+            0,
+        ),
+        (
+            "import threading, time\ndef late():\n    time.sleep(0.3)\n    print('late')\nthreading.Thread(target=late).start()\nprint('main done')\n",
+            "main done\nlate\n",
+            "",
+            0,
+        ),
+        // (A file left unflushed while a daemon thread runs is lost by `python3` and
+        // flushed by the fork server: Python promises neither, so it is not compared.)
+        ("import sys\nsys.exit('bad input')\n", "", "bad input\n", 1),
+        ("import sys\nprint('x')\nsys.stdout.close()\n", "x\n", "", 0),
+        ("import sys\nsys.exit(256 + 7)\n", "", "", 7),
+    ];
+    run(async {
+        let _turn = TURN.lock().await;
+        let engine = engine().await;
+        // The fork server is there (and stays: resets do not end it).
+        let gap = age_gap(&engine, None).await;
+        assert!(gap > 0.3, "no fork server waiting (gap {gap})");
+        let plain = LimitOverrides {
+            wall_ms: Some(7000),
+            ..Default::default()
+        };
+        for (code, stdout, stderr, status) in CASES {
+            let forked = exec(&engine, "python", code, "").await;
+            let fresh = exec_limited(&engine, "python", code, plain).await;
+            for (way, r) in [("fork server", &forked), ("fresh python3", &fresh)] {
+                let what = format!("{way} ran\n{code}\n{}", describe(r));
+                assert_eq!(text(&r.stdout), *stdout, "{what}");
+                assert_eq!(text(&r.stderr), *stderr, "{what}");
+                assert_eq!(r.outcome.exit.exit_code, Some(*status), "{what}");
+            }
+        }
+    });
+}

@@ -162,9 +162,85 @@ del _warmrun_serve, _warmrun_wait_for_run, _warmrun_become_run, _warmrun_base_mo
 del _warmrun_nice
 del _WarmrunRlimit, _WarmrunFprog, _warmrun_libc, _warmrun_gc, _socket, ctypes
 
+def _warmrun_exit_status(exit):
+    """The status `python3` exits with on an uncaught SystemExit (handle_system_exit)."""
+    code = exit.code
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    try:
+        sys.stderr.write("%s\n" % (code,))
+    except BaseException:
+        pass
+    return 1
+
+
+def _warmrun_finish(status):
+    """What `python3` does once the program is over, but for freeing the interpreter.
+
+    Freeing it object by object writes to every page inherited from the server (reference
+    counts, the collector's links) and so copies them all: that teardown was most of a
+    hello world's CPU (benches/cpu_per_run.rs). Python does not promise finalizers at exit;
+    what programs rely on is kept, in Py_FinalizeEx's order: non-daemon threads are joined,
+    atexit callbacks run, the standard streams are flushed, the program's globals are
+    dropped (files it left open are flushed and closed, their __del__ run), and a failed
+    flush makes the status 120."""
+    threading = sys.modules.get("threading")
+    if threading is not None:
+        try:
+            threading._shutdown()
+        except BaseException:
+            sys.unraisablehook(sys.UnraisableHookArgs((*sys.exc_info(), None, None)))
+    import atexit
+
+    atexit._run_exitfuncs()
+
+    def flush_std():
+        ok = True
+        for stream in (sys.stdout, sys.stderr):
+            if stream is None or getattr(stream, "closed", True):
+                continue
+            try:
+                stream.flush()
+            except BaseException as error:
+                ok = False
+                if stream is sys.stdout:
+                    try:
+                        sys.stderr.write(
+                            "Exception ignored in: %r\n%s: %s\n"
+                            % (stream, type(error).__name__, error)
+                        )
+                    except BaseException:
+                        pass
+        return ok
+
+    ok = flush_std()
+    main = sys.modules.get("__main__")
+    if main is not None:
+        import _thread
+
+        if getattr(_thread, "_count", lambda: 1)() == 0:
+            main.__dict__.clear()
+        else:
+            # Daemon threads still run: Python stops them before it clears modules, this
+            # cannot; they would meet emptied globals. Files left open are flushed instead.
+            import io
+
+            for value in list(main.__dict__.values()):
+                if isinstance(value, io.IOBase) and not value.closed:
+                    try:
+                        value.flush()
+                    except BaseException:
+                        pass
+    ok = flush_std() and ok
+    os._exit(status if ok else 120)
+
+
 _warmrun_path = os.path.abspath(_warmrun_given)
 sys.argv = [_warmrun_given] + _warmrun_args
 sys.path[0] = os.path.dirname(_warmrun_path)
+_warmrun_status = 0
 try:
     # What `python3 PATH` does: compile the file and run it as a fresh __main__ module.
     with open(_warmrun_path, "rb") as _f:
@@ -176,9 +252,11 @@ try:
         _main.__annotations__ = {}
     _main.__builtins__ = __builtins__
     sys.modules["__main__"] = _main
-    exec(_code, _main.__dict__)
-except SystemExit:
-    raise
+    del _main
+    exec(_code, sys.modules["__main__"].__dict__)
+except SystemExit as _warmrun_exit:
+    _warmrun_status = _warmrun_exit_status(_warmrun_exit)
+    del _warmrun_exit
 except BaseException as _warmrun_error:
     # Print the traceback as plain `python3 main.py` would: without this file's frames.
     import traceback
@@ -187,5 +265,6 @@ except BaseException as _warmrun_error:
     while _tb is not None and _tb.tb_frame.f_code.co_filename != _warmrun_path:
         _tb = _tb.tb_next
     traceback.print_exception(type(_warmrun_error), _warmrun_error, _tb)
-    sys.stderr.flush()
-    sys.exit(130 if isinstance(_warmrun_error, KeyboardInterrupt) else 1)
+    _warmrun_status = 130 if isinstance(_warmrun_error, KeyboardInterrupt) else 1
+    del _warmrun_error, _tb
+_warmrun_finish(_warmrun_status)
