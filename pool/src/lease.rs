@@ -160,7 +160,8 @@ async fn return_container(
 }
 
 /// How many uses before its retirement a container's successor starts: a fifth of
-/// `max_uses` (20 of 100: at 80 runs/s over four containers, a second to start one). The
+/// `max_uses` (20 of 100: at 80 runs/s over four containers, a second to start one; 200 of
+/// the default 1000). The
 /// old one leaves as soon as the successor is warm, so containers serve a little fewer
 /// runs than `max_uses`, never more.
 pub(crate) fn successor_lead(max_uses: u32) -> u32 {
