@@ -2,7 +2,8 @@
 // engine's own /metrics say how many leases found a warm container in each step and what
 // the pool's warm target was.
 //   STEPS (runs/s, default "2,10,30,10,2,0"), HOLD (s per step, default 20),
-//   RUN_LANG (default python).
+//   RUN_LANG (default python), SLEEP_MS (python only: the program sleeps this long before
+//   its greeting, so that each run holds its container and the pool has to grow; default 0).
 // A probe reads /metrics once a second: warmrun_leases_total{language,kind} (warm: an idle
 // container was there; cold/queued: the lease waited) and warmrun_pool_warm_target and
 // warmrun_pool_containers. The summary has, per step, runs, p50/p99, the warm-hit ratio,
@@ -18,6 +19,12 @@ const STEPS = (__ENV.STEPS || '2,10,30,10,2,0').split(',').map(Number);
 const HOLD = Number(__ENV.HOLD || 20);
 const LANG = __ENV.RUN_LANG || 'python';
 if (!HELLO[LANG]) throw new Error(`no hello world for RUN_LANG=${LANG}`);
+const SLEEP_MS = Number(__ENV.SLEEP_MS || 0);
+if (SLEEP_MS > 0 && LANG !== 'python') throw new Error('SLEEP_MS needs RUN_LANG=python');
+const PROG = SLEEP_MS > 0
+  ? { code: `import time\ntime.sleep(${SLEEP_MS / 1000})\n${HELLO.python.code}`,
+      expect: HELLO.python.expect }
+  : HELLO[LANG];
 const TOTAL = STEPS.length * HOLD;
 
 const leasesWarm = new Counter('leases_warm');
@@ -95,7 +102,7 @@ export function setup() {
 
 export function load() {
   exec.vu.metrics.tags.step = stepAt(exec.instance.currentTestRunDuration / 1000);
-  restRun(LANG);
+  restRun(LANG, PROG);
   delete exec.vu.metrics.tags.step;
 }
 
