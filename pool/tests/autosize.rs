@@ -16,10 +16,7 @@ fn python(engine: &Engine) -> PoolStatus {
         .expect("python pool")
 }
 
-// Ignored: its one run here (session 6, at the deadline) failed within 0.4 s and there was
-// no time left to see why; run it with `cargo test -p pool --test autosize -- --ignored`.
 #[test]
-#[ignore]
 fn a_burst_raises_the_warm_target_and_idle_returns_the_pool_to_its_floor() {
     run(async {
         let instance = &common::instance("autosize");
@@ -64,8 +61,8 @@ fn a_burst_raises_the_warm_target_and_idle_returns_the_pool_to_its_floor() {
                 && containers_of(common::docker(&engine), instance).await.len() == 1
         })
         .await;
-        // Not in one jump: 3 steps at most one per 200 ms.
-        assert!(stopped.elapsed() >= Duration::from_millis(600));
+        // Not in one jump: 3 steps at most one per 200 ms, the first one possibly at once.
+        assert!(stopped.elapsed() >= Duration::from_millis(400));
         let trimmed = engine
             .metrics()
             .destroyed
