@@ -178,6 +178,12 @@ fn programs_end_as_plain_python_ends_them() {
         // flushed by the fork server: Python promises neither, so it is not compared.)
         ("import sys\nsys.exit('bad input')\n", "", "bad input\n", 1),
         ("import sys\nprint('x')\nsys.stdout.close()\n", "x\n", "", 0),
+        (
+            "import sys\nclass Later:\n    def __init__(self):\n        self.parts = []\n    def write(self, s):\n        self.parts.append(s)\n    def flush(self):\n        sys.__stdout__.write(''.join(self.parts))\n        sys.__stdout__.flush()\n        self.parts = []\nsys.stdout = Later()\nprint('kept until exit')\n",
+            "kept until exit\n",
+            "",
+            0,
+        ),
         ("import sys\nsys.exit(256 + 7)\n", "", "", 7),
     ];
     run(async {

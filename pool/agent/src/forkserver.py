@@ -183,9 +183,9 @@ def _warmrun_finish(status):
     counts, the collector's links) and so copies them all: that teardown was most of a
     hello world's CPU (benches/cpu_per_run.rs). Python does not promise finalizers at exit;
     what programs rely on is kept, in Py_FinalizeEx's order: non-daemon threads are joined,
-    atexit callbacks run, the standard streams are flushed, the program's globals are
-    dropped (files it left open are flushed and closed, their __del__ run), and a failed
-    flush makes the status 120."""
+    atexit callbacks run, the standard streams are flushed and put back to the originals,
+    the program's globals are dropped (files it left open are flushed and closed, their
+    __del__ run), and a failed flush makes the status 120."""
     threading = sys.modules.get("threading")
     if threading is not None:
         try:
@@ -199,7 +199,12 @@ def _warmrun_finish(status):
     def flush_std():
         ok = True
         for stream in (sys.stdout, sys.stderr):
-            if stream is None or getattr(stream, "closed", True):
+            # As CPython's file_is_closed: a stream that cannot say counts as open.
+            try:
+                closed = stream is None or bool(stream.closed)
+            except BaseException:
+                closed = False
+            if closed:
                 continue
             try:
                 stream.flush()
@@ -216,6 +221,9 @@ def _warmrun_finish(status):
         return ok
 
     ok = flush_std()
+    # As finalize_modules: the standard streams go back to the originals before the
+    # program's globals are dropped (a replacement may need them to flush).
+    sys.stdin, sys.stdout, sys.stderr = sys.__stdin__, sys.__stdout__, sys.__stderr__
     main = sys.modules.get("__main__")
     if main is not None:
         import _thread
