@@ -20,11 +20,12 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::Sender;
 use std::time::Duration;
 
-/// The server's program (`python3 [flags] -c`).
+/// The server's program, and what starts it: `python3 [flags] -c BOOT PROGRAM`.
 const FORKSERVER_PY: &str = include_str!("forkserver.py");
+const FORKSERVER_BOOT_PY: &str = include_str!("forkserver_boot.py");
 
 /// How long a started run may take to be acknowledged before the server counts as broken
-/// (it answers in about a millisecond; a fresh server first imports ctypes).
+/// (it answers in about a millisecond; a fresh server first compiles its program).
 const ACK_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// What a pipe holds without blocking its writer (Linux and gVisor).
@@ -49,7 +50,7 @@ impl ForkServer {
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
         let mut cmd = Command::new(program);
         cmd.args(flags)
-            .args(["-c", FORKSERVER_PY])
+            .args(["-c", FORKSERVER_BOOT_PY, FORKSERVER_PY])
             .env_clear()
             .envs(process::base_env())
             .envs(spec.env.iter().map(|(k, v)| (k, v)))

@@ -1,25 +1,63 @@
-# The Python fork server (run as root, `python3 [flags] -c <this>`, cwd /, by the agent right
-# after a reset's wipe; see fork_server.rs and the README's threat analysis). It never runs
-# user code and never sees a run's data: per run the agent sends one message "F" on fd 3 (a
-# socketpair only the agent holds) carrying five descriptors: the request pipe, the report
-# socket, and the run's stdin, stdout and stderr. The server forks a waiter and goes back to
-# waiting for the waiter; the waiter forks the run's child, acknowledges on the report socket
-# ("P<pid>"), waits for the child and reports its status and resource use ("X ...").
-# The child reads the request (limits, uid, seccomp filter, program path and arguments), puts
-# itself in the run's place (stdio, session, rlimits, uid without capabilities, cwd,
-# no_new_privs + seccomp) and then runs the program as `python3 [flags] PATH ARGS` would.
+# The Python fork server (run as root, `python3 [flags] -c <forkserver_boot.py> <this>`,
+# cwd /, by the agent right after a reset's wipe; see fork_server.rs and the README's
+# threat analysis). It never runs user code and never sees a run's data: per run the agent
+# sends one message "F" on fd 3 (a socketpair only the agent holds) carrying five
+# descriptors: the request pipe, the report socket, and the run's stdin, stdout and stderr.
+# The server forks a waiter and goes back to waiting for the waiter; the waiter forks the
+# run's child, acknowledges on the report socket ("P<pid>"), waits for the child and
+# reports its status and resource use ("X ..."). The child reads the request (limits, uid,
+# seccomp filter, program path and arguments), puts itself in the run's place (stdio,
+# session, rlimits, uid without capabilities, cwd, no_new_privs + seccomp) and then runs
+# the program as `python3 [flags] PATH ARGS` would.
 import sys
 
 # What `python3 PATH` has imported when the program starts: the same as here, but for
 # linecache, which `-c` imports (3.13 registers the command's source there).
 _warmrun_base_modules = set(sys.modules) - {"linecache"}
 
-import os, _socket, ctypes
+import os, _socket, _ctypes
 
-_warmrun_libc = ctypes.CDLL(None, use_errno=True)
+
+# The few C calls the server and its children make, on _ctypes itself: the ctypes package
+# would add a third of a MiB to the server (and so to every open session).
+class _WarmrunInt(_ctypes._SimpleCData):
+    _type_ = "i"
+
+
+class _WarmrunULong(_ctypes._SimpleCData):
+    _type_ = "L"
+
+
+class _WarmrunUShort(_ctypes._SimpleCData):
+    _type_ = "H"
+
+
+class _WarmrunBytes(_ctypes._SimpleCData):
+    _type_ = "z"
+
+
+class _WarmrunLibc:
+    _handle = _ctypes.dlopen(None, os.RTLD_LOCAL)
+
+
+class _WarmrunFunction(_ctypes.CFuncPtr):
+    _flags_ = _ctypes.FUNCFLAG_CDECL | _ctypes.FUNCFLAG_USE_ERRNO
+    _restype_ = _WarmrunInt
+
+
+class _WarmrunRlimit(_ctypes.Structure):
+    _fields_ = [("cur", _WarmrunULong), ("max", _WarmrunULong)]
+
+
+class _WarmrunFprog(_ctypes.Structure):
+    _fields_ = [("len", _WarmrunUShort), ("filter", _WarmrunBytes)]
+
+
+_warmrun_prctl = _WarmrunFunction(("prctl", _WarmrunLibc))
+_warmrun_setrlimit = _WarmrunFunction(("setrlimit", _WarmrunLibc))
 # Nothing of the sandbox uid may read or trace this process (it is root anyway; this is the
 # second lock). Its children take dumpability back once they are the sandbox uid.
-_warmrun_libc.prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0
+_warmrun_prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0
 # The agent's priority, which every child starts with (gVisor lets any process renice
 # another's: a program could lower the server's and with it every next child's).
 _warmrun_nice = os.getpriority(os.PRIO_PROCESS, 0)
@@ -82,14 +120,6 @@ def _warmrun_wait_for_run(req, report, stdin, stdout, stderr):
         os._exit(0)
 
 
-class _WarmrunRlimit(ctypes.Structure):
-    _fields_ = [("cur", ctypes.c_ulong), ("max", ctypes.c_ulong)]
-
-
-class _WarmrunFprog(ctypes.Structure):
-    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
-
-
 def _warmrun_become_run(req, stdin, stdout, stderr):
     """The run's child: becomes what the agent makes of any step, then returns the program."""
     try:
@@ -124,7 +154,7 @@ def _warmrun_become_run(req, stdin, stdout, stderr):
             (0, 0),
         )):
             lim = _WarmrunRlimit(soft, max(soft, hard))
-            _warmrun_libc.setrlimit(resource, ctypes.byref(lim))
+            _warmrun_setrlimit(resource, _ctypes.byref(lim))
         with open("/proc/self/oom_score_adj", "w") as f:
             f.write("1000")
         if os.getpriority(os.PRIO_PROCESS, 0) != _warmrun_nice:
@@ -134,22 +164,21 @@ def _warmrun_become_run(req, stdin, stdout, stderr):
         os.setresgid(uid, uid, uid)
         os.setresuid(uid, uid, uid)
         # As after an exec: the sandbox uid may read its own /proc files (the agent does).
-        _warmrun_libc.prctl(4, 1, 0, 0, 0)
+        _warmrun_prctl(4, 1, 0, 0, 0)
         os.chdir("/workspace")
-        filt = ctypes.create_string_buffer(items[6], len(items[6]))
-        prog = _WarmrunFprog(len(items[6]) // 8, ctypes.addressof(filt))
+        prog = _WarmrunFprog(len(items[6]) // 8, items[6])
         # PR_SET_NO_NEW_PRIVS, then PR_SET_SECCOMP with SECCOMP_MODE_FILTER.
-        if _warmrun_libc.prctl(38, 1, 0, 0, 0) != 0 or _warmrun_libc.prctl(
-            22, 2, ctypes.byref(prog), 0, 0
+        if _warmrun_prctl(38, 1, 0, 0, 0) != 0 or _warmrun_prctl(
+            22, 2, _ctypes.byref(prog), 0, 0
         ) != 0:
-            raise OSError(ctypes.get_errno(), "seccomp")
+            raise OSError(_ctypes.get_errno(), "seccomp")
         path = items[7].decode("utf-8", "surrogateescape")
         args = [a.decode("utf-8", "surrogateescape") for a in items[8:]]
     except BaseException as error:
         os.write(2, b"cannot start: %s\n" % str(error).encode())
         os._exit(127)
     # What the program sees of the interpreter is what `python3 PATH ARGS` gives it.
-    sys.orig_argv = sys.orig_argv[:-2] + [path] + args
+    sys.orig_argv = sys.orig_argv[:-3] + [path] + args
     for name in list(sys.modules):
         if name not in _warmrun_base_modules:
             del sys.modules[name]
@@ -160,7 +189,8 @@ def _warmrun_become_run(req, stdin, stdout, stderr):
 _warmrun_given, _warmrun_args = _warmrun_serve()
 del _warmrun_serve, _warmrun_wait_for_run, _warmrun_become_run, _warmrun_base_modules
 del _warmrun_nice
-del _WarmrunRlimit, _WarmrunFprog, _warmrun_libc, _warmrun_gc, _socket, ctypes
+del _WarmrunInt, _WarmrunULong, _WarmrunUShort, _WarmrunBytes, _WarmrunLibc, _WarmrunFunction
+del _WarmrunRlimit, _WarmrunFprog, _warmrun_prctl, _warmrun_setrlimit, _warmrun_gc, _socket, _ctypes
 
 def _warmrun_exit_status(exit):
     """The status `python3` exits with on an uncaught SystemExit (handle_system_exit)."""
