@@ -18,8 +18,8 @@ static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Prints how much older the interpreter is than the program file, in seconds: clearly
 /// positive when the interpreter was started before the run wrote the file. The interpreter
-/// is this process (zygote, plain start) or the fork server it was forked from (through the
-/// server's waiter): the oldest `python3` process up the line.
+/// is this process (zygote, plain start) or the fork server it was forked from: the oldest
+/// `python3` process up the line.
 const AGE_GAP: &str = r#"
 import os, time
 ticks = os.sysconf("SC_CLK_TCK")

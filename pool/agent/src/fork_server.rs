@@ -3,10 +3,11 @@
 //! instead of starting an interpreter (see forkserver.py and the README's threat analysis).
 //!
 //! The server never runs user code and never sees a run's data: per run the agent hands it
-//! five descriptors over a socketpair only the two of them hold; a waiter it forks forks the
-//! run's child, which reads the request (uid, limits, seccomp filter, program) from a pipe,
-//! becomes the sandbox uid exactly as [`process::spawn`] makes any step, and runs the program.
-//! The waiter reports the child's exit status and resource use on a socket of its own.
+//! five descriptors over a socketpair only the two of them hold; it forks the run's child,
+//! which reads the request (uid, limits, seccomp filter, program) from a pipe, becomes the
+//! sandbox uid exactly as [`process::spawn`] makes any step, and runs the program. The server
+//! waits for the child and sends its status and resource use on a socket of the run's own,
+//! straight from the kernel's buffer (it never holds them as Python objects).
 
 use crate::input_wait::FileId;
 use crate::process::{self, Spawned};
@@ -189,19 +190,12 @@ fn request(uid: u32, limits: &RunLimits, file: &str, args: &[String]) -> Vec<u8>
     out
 }
 
-/// Waits for the waiter's report of the child's end ("X status cpu_ms maxrss_kb") and tells
-/// the main loop. A waiter that vanishes without one (the server was killed) counts as a
-/// program killed by SIGKILL.
+/// Waits for the server's report of the child's end ([`parse_end`]) and tells the main loop.
+/// A server that closes the socket without one (it was killed) counts as a program killed by
+/// SIGKILL.
 fn wait_for_report(gen: u64, report: OwnedFd, tx: Sender<Msg>) {
     std::thread::spawn(move || {
-        let parsed = recv(&report).ok().and_then(|msg| {
-            let text = String::from_utf8(msg).ok()?;
-            let mut f = text.strip_prefix("X ")?.split(' ');
-            let status = f.next()?.parse().ok()?;
-            let cpu_ms = f.next()?.parse().ok()?;
-            let memory_kb = f.next()?.parse().ok()?;
-            Some((status, cpu_ms, memory_kb))
-        });
+        let parsed = recv(&report).ok().and_then(|msg| parse_end(&msg));
         let (status, cpu_ms, memory_kb) = parsed.unwrap_or((libc::SIGKILL, 0, 0));
         let _ = tx.send(Msg::Exited {
             gen,
@@ -210,6 +204,27 @@ fn wait_for_report(gen: u64, report: OwnedFd, tx: Sender<Msg>) {
             memory_kb,
         });
     });
+}
+
+/// Where `struct rusage` starts in the server's report: after wait4's status, an int padded
+/// to the struct's alignment (forkserver.py's `_WarmrunEnd`).
+const USAGE_AT: usize = 8;
+/// The kernel's `struct rusage` on 64-bit Linux: 18 longs (musl's libc type is longer).
+const USAGE_WORDS: usize = 18;
+
+/// The server's report of a run's end, as wait4 gave it: (status, CPU ms, max RSS KiB).
+fn parse_end(msg: &[u8]) -> Option<(i32, u64, u64)> {
+    if msg.len() != USAGE_AT + USAGE_WORDS * 8 {
+        return None;
+    }
+    let status = i32::from_ne_bytes(msg[..4].try_into().ok()?);
+    let word = |i: usize| {
+        let at = USAGE_AT + i * 8;
+        i64::from_ne_bytes(msg[at..at + 8].try_into().expect("8 bytes")).max(0) as u64
+    };
+    // ru_utime and ru_stime (seconds, microseconds each), then ru_maxrss.
+    let ms = |sec: usize| word(sec) * 1000 + word(sec + 1) / 1000;
+    Some((status, ms(0) + ms(2), word(4)))
 }
 
 /// A pair of connected message sockets, close-on-exec.
@@ -309,4 +324,33 @@ fn recv_timeout(sock: &OwnedFd, timeout: Duration) -> io::Result<Vec<u8>> {
         return Err(io::Error::last_os_error());
     }
     recv(sock)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn end_message(status: i32, words: &[i64]) -> Vec<u8> {
+        let mut msg = status.to_ne_bytes().to_vec();
+        msg.resize(USAGE_AT, 0);
+        for i in 0..USAGE_WORDS {
+            msg.extend_from_slice(&words.get(i).copied().unwrap_or(0).to_ne_bytes());
+        }
+        msg
+    }
+
+    #[test]
+    fn the_servers_report_gives_status_cpu_and_memory() {
+        // ru_utime 1.250999 s, ru_stime 0.004 s, ru_maxrss 9492 KiB.
+        let msg = end_message(3 << 8, &[1, 250_999, 0, 4_000, 9492]);
+        assert_eq!(msg.len(), 152, "forkserver.py's _WarmrunEnd is 152 bytes");
+        assert_eq!(parse_end(&msg), Some((3 << 8, 1254, 9492)));
+    }
+
+    #[test]
+    fn a_report_of_another_size_is_refused() {
+        assert_eq!(parse_end(b"X 0 7 9492"), None);
+        assert_eq!(parse_end(&[0; 151]), None);
+        assert_eq!(parse_end(&[]), None);
+    }
 }

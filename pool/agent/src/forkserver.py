@@ -3,12 +3,12 @@
 # threat analysis). It never runs user code and never sees a run's data: per run the agent
 # sends one message "F" on fd 3 (a socketpair only the agent holds) carrying five
 # descriptors: the request pipe, the report socket, and the run's stdin, stdout and stderr.
-# The server forks a waiter and goes back to waiting for the waiter; the waiter forks the
-# run's child, acknowledges on the report socket ("P<pid>"), waits for the child and
-# reports its status and resource use ("X ..."). The child reads the request (limits, uid,
-# seccomp filter, program path and arguments), puts itself in the run's place (stdio,
-# session, rlimits, uid without capabilities, cwd, no_new_privs + seccomp) and then runs
-# the program as `python3 [flags] PATH ARGS` would.
+# The server forks the run's child, acknowledges on the report socket ("P<pid>"), waits for
+# the child and sends its status and resource use as the kernel gave them (one fork per
+# run: a forked waiter in between cost nearly as much CPU as the child). The child reads the
+# request (limits, uid, seccomp filter, program path and arguments), puts itself in the
+# run's place (stdio, session, rlimits, uid without capabilities, cwd, no_new_privs +
+# seccomp) and then runs the program as `python3 [flags] PATH ARGS` would.
 import sys
 
 # What `python3 PATH` has imported when the program starts: the same as here, but for
@@ -26,6 +26,10 @@ class _WarmrunInt(_ctypes._SimpleCData):
 
 class _WarmrunULong(_ctypes._SimpleCData):
     _type_ = "L"
+
+
+class _WarmrunLong(_ctypes._SimpleCData):
+    _type_ = "l"
 
 
 class _WarmrunUShort(_ctypes._SimpleCData):
@@ -53,8 +57,17 @@ class _WarmrunFprog(_ctypes.Structure):
     _fields_ = [("len", _WarmrunUShort), ("filter", _WarmrunBytes)]
 
 
+class _WarmrunEnd(_ctypes.Structure):
+    """A run's end as the agent reads it: wait4's status, then struct rusage (18 longs)."""
+
+    _fields_ = [("status", _WarmrunInt), ("usage", _WarmrunLong * 18)]
+
+
 _warmrun_prctl = _WarmrunFunction(("prctl", _WarmrunLibc))
 _warmrun_setrlimit = _WarmrunFunction(("setrlimit", _WarmrunLibc))
+_warmrun_wait4 = _WarmrunFunction(("wait4", _WarmrunLibc))
+_warmrun_write = _WarmrunFunction(("write", _WarmrunLibc))
+_warmrun_memset = _WarmrunFunction(("memset", _WarmrunLibc))
 # Nothing of the sandbox uid may read or trace this process (it is root anyway; this is the
 # second lock). Its children take dumpability back once they are the sandbox uid.
 _warmrun_prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0
@@ -62,7 +75,7 @@ _warmrun_prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0
 # another's: a program could lower the server's and with it every next child's).
 _warmrun_nice = os.getpriority(os.PRIO_PROCESS, 0)
 # What the server has allocated lives as long as it does: out of the collector's sight, no
-# collection in a waiter or a run writes to those pages and copies them (host memory per
+# collection in a run writes to those pages and copies them (host memory per
 # open session, benches/density.rs). A run's child gives them back before the program.
 import gc as _warmrun_gc
 
@@ -72,6 +85,7 @@ _warmrun_gc.freeze()
 def _warmrun_serve():
     """Serves the agent; returns only in a run's child, with (path, args)."""
     ctl = _socket.socket(fileno=3)
+    end = _WarmrunEnd()
     while True:
         data, anc, flags, _ = ctl.recvmsg(16, _socket.CMSG_SPACE(4 * 8))
         if not data:
@@ -87,37 +101,33 @@ def _warmrun_serve():
             for fd in fds:
                 os.close(fd)
             continue
+        req, report, stdin, stdout, stderr = fds
         try:
-            waiter = os.fork()
+            child = os.fork()
         except OSError:
-            waiter = -1
-        if waiter == 0:
+            child = -1  # the agent sees the report socket close without an acknowledgement
+        if child == 0:
             os.close(ctl.detach())
-            return _warmrun_wait_for_run(*fds)
-        for fd in fds:
-            os.close(fd)
-        if waiter > 0:
-            os.waitpid(waiter, 0)
-
-
-def _warmrun_wait_for_run(req, report, stdin, stdout, stderr):
-    """The waiter (root, like the server): forks the run's child and reports on it."""
-    try:
-        child = os.fork()
-    except BaseException:
-        os._exit(1)  # the agent sees the report socket close without an acknowledgement
-    if child == 0:
-        os.close(report)
-        return _warmrun_become_run(req, stdin, stdout, stderr)
-    try:
+            os.close(report)
+            return _warmrun_become_run(req, stdin, stdout, stderr)
         for fd in (req, stdin, stdout, stderr):
             os.close(fd)
-        os.write(report, b"P%d" % child)
-        _, status, usage = os.wait4(child, 0)
-        cpu_ms = int((usage.ru_utime + usage.ru_stime) * 1000)
-        os.write(report, b"X %d %d %d" % (status, cpu_ms, usage.ru_maxrss))
-    finally:
-        os._exit(0)
+        if child > 0:
+            _warmrun_report(child, report, end)
+        os.close(report)
+
+
+def _warmrun_report(child, report, end):
+    """Acknowledges the child ("P<pid>"), waits for it and sends its end: wait4's status and
+    struct rusage as the kernel wrote them. They go from the kernel into `end` and from
+    there to the agent, then `end` is zeroed: no Python object ever holds them, so nothing
+    of this run's outcome stays in the memory the next child is forked from."""
+    os.write(report, b"P%d" % child)
+    while _warmrun_wait4(child, _ctypes.byref(end), 0, _ctypes.byref(end, 8)) < 0:
+        if _ctypes.get_errno() != 4:  # EINTR
+            return
+    _warmrun_write(report, _ctypes.byref(end), _ctypes.sizeof(end))
+    _warmrun_memset(_ctypes.byref(end), 0, _ctypes.sizeof(end))
 
 
 def _warmrun_become_run(req, stdin, stdout, stderr):
@@ -187,10 +197,12 @@ def _warmrun_become_run(req, stdin, stdout, stderr):
 
 
 _warmrun_given, _warmrun_args = _warmrun_serve()
-del _warmrun_serve, _warmrun_wait_for_run, _warmrun_become_run, _warmrun_base_modules
+del _warmrun_serve, _warmrun_report, _warmrun_become_run, _warmrun_base_modules
 del _warmrun_nice
-del _WarmrunInt, _WarmrunULong, _WarmrunUShort, _WarmrunBytes, _WarmrunLibc, _WarmrunFunction
-del _WarmrunRlimit, _WarmrunFprog, _warmrun_prctl, _warmrun_setrlimit, _warmrun_gc, _socket, _ctypes
+del _WarmrunInt, _WarmrunULong, _WarmrunLong, _WarmrunUShort, _WarmrunBytes, _WarmrunLibc
+del _WarmrunFunction, _WarmrunRlimit, _WarmrunFprog, _WarmrunEnd, _warmrun_prctl
+del _warmrun_setrlimit, _warmrun_wait4, _warmrun_write, _warmrun_memset, _warmrun_gc
+del _socket, _ctypes
 
 def _warmrun_exit_status(exit):
     """The status `python3` exits with on an uncaught SystemExit (handle_system_exit)."""
