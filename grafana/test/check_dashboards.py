@@ -185,6 +185,12 @@ def burst(url):
     return leases, rejected
 
 
+def pool_size(server, language):
+    """Containers of `language` in every state (idle, leased, starting, resetting)."""
+    return sum(v for (name, labels), v in server.metrics().items()
+               if name == "warmrun_pool_containers" and ("language", language) in labels)
+
+
 def inject_reset_failure(server, language):
     """A root-owned, mode-000 directory in /tmp of every `language` container: the agent
     wipes /tmp as the sandbox uid, cannot remove it, and the reset fails."""
@@ -243,6 +249,11 @@ def generate_load(r, url, server):
     for _ in range(2):
         ex, _, _ = harness.ws_run(at["bash"], {"language": "bash", "code": "true"})
         r.check("load: WS bash true", ex.get("verdict") == "ok", str(ex))
+    # A cold lease needs room to grow when the burst starts: after the load above the
+    # autosizer may keep python at its max (4) warm, and then every lease of the first wave
+    # is warm. Without traffic it gives one back every 15 s (autosize_shrink_ms).
+    harness.wait_for("python below its max (4 containers) before the burst",
+                     lambda: pool_size(server, "python") < 4, 120)
     # Twice: a counter series is born at its first increment, and rate() only sees the
     # increments after that (the first burst's rejections are invisible to the alert).
     leases, rejected = burst(server.url)
