@@ -75,8 +75,8 @@ _warmrun_prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0
 # another's: a program could lower the server's and with it every next child's).
 _warmrun_nice = os.getpriority(os.PRIO_PROCESS, 0)
 # What the server has allocated lives as long as it does: out of the collector's sight, no
-# collection in a run writes to those pages and copies them (host memory per
-# open session, benches/density.rs). A run's child gives them back before the program.
+# collection in a run writes to those pages and copies them (host memory per open session,
+# benches/density.rs). A run's child gives them back before the program.
 import gc as _warmrun_gc
 
 _warmrun_gc.freeze()
@@ -122,12 +122,17 @@ def _warmrun_report(child, report, end):
     struct rusage as the kernel wrote them. They go from the kernel into `end` and from
     there to the agent, then `end` is zeroed: no Python object ever holds them, so nothing
     of this run's outcome stays in the memory the next child is forked from."""
-    os.write(report, b"P%d" % child)
-    while _warmrun_wait4(child, _ctypes.byref(end), 0, _ctypes.byref(end, 8)) < 0:
+    try:
+        os.write(report, b"P%d" % child)
+    except OSError:
+        pass  # the agent gave up on the run; the child is still ours to reap
+    usage = _ctypes.byref(end, _WarmrunEnd.usage.offset)
+    while _warmrun_wait4(child, _ctypes.byref(end), 0, usage) < 0:
         if _ctypes.get_errno() != 4:  # EINTR
             return
-    _warmrun_write(report, _ctypes.byref(end), _ctypes.sizeof(end))
-    _warmrun_memset(_ctypes.byref(end), 0, _ctypes.sizeof(end))
+    size = _WarmrunULong(_ctypes.sizeof(end))
+    _warmrun_write(report, _ctypes.byref(end), size)
+    _warmrun_memset(_ctypes.byref(end), 0, size)
 
 
 def _warmrun_become_run(req, stdin, stdout, stderr):
