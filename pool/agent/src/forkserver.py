@@ -18,8 +18,8 @@ _warmrun_base_modules = set(sys.modules) - {"linecache"}
 import os, _socket, _ctypes
 
 
-# The few C calls the server and its children make, on _ctypes itself: the ctypes package
-# would add a third of a MiB to the server (and so to every open session).
+# The few C calls the server and its children make, on _ctypes itself: importing the ctypes
+# package costs 0.25 MiB more than _ctypes alone (host memory per open session).
 class _WarmrunInt(_ctypes._SimpleCData):
     _type_ = "i"
 
