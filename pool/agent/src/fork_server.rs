@@ -130,7 +130,9 @@ impl ForkServer {
             req_w.write_all(&req)?;
         } else {
             // Long argument lists: a server that never forks must not block the agent.
-            std::thread::spawn(move || req_w.write_all(&req));
+            crate::workers::spawn(move || {
+                let _ = req_w.write_all(&req);
+            });
         }
         let ack = recv_timeout(&report, ACK_TIMEOUT)?;
         if !ack.starts_with(b"P") {
@@ -194,7 +196,7 @@ fn request(uid: u32, limits: &RunLimits, file: &str, args: &[String]) -> Vec<u8>
 /// A server that closes the socket without one (it was killed) counts as a program killed by
 /// SIGKILL.
 fn wait_for_report(gen: u64, report: OwnedFd, tx: Sender<Msg>) {
-    std::thread::spawn(move || {
+    crate::workers::spawn(move || {
         let parsed = recv(&report).ok().and_then(|msg| parse_end(&msg));
         let (status, cpu_ms, memory_kb) = parsed.unwrap_or((libc::SIGKILL, 0, 0));
         let _ = tx.send(Msg::Exited {

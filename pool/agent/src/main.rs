@@ -10,6 +10,7 @@ mod process;
 mod sandbox;
 mod seccomp;
 mod supervise;
+mod workers;
 
 use agent::{Event, Request};
 use std::io::{BufWriter, Write};

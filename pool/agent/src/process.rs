@@ -252,7 +252,7 @@ fn set_limit(resource: Resource, soft: u64, hard: u64) {
 /// Copies a stream to the main loop until EOF (or EIO, which a pty gives when the last
 /// slave fd closes); an empty chunk marks the end.
 pub fn pump_output(gen: u64, stderr: bool, mut src: File, tx: Sender<Msg>) {
-    std::thread::spawn(move || {
+    crate::workers::spawn(move || {
         let mut buf = vec![0u8; 32 * 1024];
         loop {
             match src.read(&mut buf) {
@@ -276,7 +276,7 @@ pub fn pump_output(gen: u64, stderr: bool, mut src: File, tx: Sender<Msg>) {
 /// A thread that writes to the program's stdin without ever blocking the main loop.
 pub fn feed_input(mut dst: File) -> Sender<Option<Vec<u8>>> {
     let (tx, rx) = mpsc::channel::<Option<Vec<u8>>>();
-    std::thread::spawn(move || {
+    crate::workers::spawn(move || {
         while let Ok(Some(bytes)) = rx.recv() {
             if dst.write_all(&bytes).is_err() {
                 // The program closed its stdin; keep draining so senders never block.
@@ -290,7 +290,7 @@ pub fn feed_input(mut dst: File) -> Sender<Option<Vec<u8>>> {
 
 /// Waits for the step's main process and reports its status and resource use.
 fn wait_for_exit(gen: u64, pid: i32, tx: Sender<Msg>) {
-    std::thread::spawn(move || {
+    crate::workers::spawn(move || {
         let mut status = 0;
         // SAFETY: rusage is plain data that wait4 fills in.
         let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
